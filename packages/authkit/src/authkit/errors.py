@@ -1,0 +1,158 @@
+"""The one error hierarchy of authkit.
+
+Every error carries a stable machine-readable ``code`` (the adapter maps it to an
+HTTP status in a single table) and a safe ``message`` that never contains a
+secret, a token or a hash. Extra, safe, structured data goes in ``extra``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+
+class AuthkitError(Exception):
+    """Root of every error authkit raises on purpose."""
+
+    code: ClassVar[str] = "authkit_error"
+    default_message: ClassVar[str] = "An authentication error occurred."
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        self.message = message or self.default_message
+        self.extra: Mapping[str, Any] = extra
+        super().__init__(self.message)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class InvalidRequest(AuthkitError):
+    """The input could not be understood at all."""
+
+    code = "invalid_request"
+    default_message = "The request is malformed."
+
+
+class ValidationFailed(AuthkitError):
+    """Well-formed input with fields that are missing, ill-typed or out of range."""
+
+    code = "validation_error"
+    default_message = "The request has invalid fields."
+
+    def __init__(self, errors: list[dict[str, Any]], message: str | None = None) -> None:
+        super().__init__(message, errors=errors)
+        self.errors = errors
+
+
+class WeakPassword(AuthkitError):
+    """A password broke one or more rules of the password policy."""
+
+    code = "weak_password"
+    default_message = "The password does not meet the password policy."
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__(None, errors=errors)
+        self.errors = errors
+
+
+class Conflict(AuthkitError):
+    """A unique value (username, email) is already taken, or a state forbids the change."""
+
+    code = "conflict"
+    default_message = "The resource conflicts with an existing one."
+
+
+class RegistrationClosed(AuthkitError):
+    code = "registration_closed"
+    default_message = "Registration is closed."
+
+
+class InvalidCredentials(AuthkitError):
+    """Unknown user or wrong password: one answer for both, so usernames cannot be probed."""
+
+    code = "invalid_credentials"
+    default_message = "The username or password is incorrect."
+
+
+class AccountDisabled(AuthkitError):
+    code = "account_disabled"
+    default_message = "This account is disabled."
+
+
+class MfaRequired(AuthkitError):
+    code = "mfa_required"
+    default_message = "A one-time code is required for this account."
+
+
+class InvalidOtp(AuthkitError):
+    code = "invalid_otp"
+    default_message = "The one-time code is invalid."
+
+
+class InvalidToken(AuthkitError):
+    """A token that is missing, malformed, expired, wrongly signed, revoked or of the wrong type."""
+
+    code = "invalid_token"
+    default_message = "The token is invalid or expired."
+
+
+class TokenReused(AuthkitError):
+    """A refresh token that was already rotated was presented again (RFC 9700 §4.14.2)."""
+
+    code = "token_reused"
+    default_message = "The refresh token was already used; the session has been revoked."
+
+
+class Forbidden(AuthkitError):
+    code = "forbidden"
+    default_message = "You do not have permission to do this."
+
+
+class NotFound(AuthkitError):
+    code = "not_found"
+    default_message = "The resource was not found."
+
+
+class TooManyAttempts(AuthkitError):
+    """A throttling rule is exhausted; ``retry_after`` is whole seconds, at least 1."""
+
+    code = "too_many_attempts"
+    default_message = "Too many attempts. Try again later."
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        retry_after = max(1, int(retry_after))
+        super().__init__(message, retry_after=retry_after)
+        self.retry_after = retry_after
+
+
+class ConfigurationError(AuthkitError):
+    """Settings or persisted state (a key ring file, say) that authkit cannot use."""
+
+    code = "configuration_error"
+    default_message = "authkit is misconfigured."
+
+
+class KeyRingError(ConfigurationError):
+    code = "keyring_error"
+    default_message = "The key ring cannot be used."
+
+
+__all__ = [
+    "AccountDisabled",
+    "AuthkitError",
+    "ConfigurationError",
+    "Conflict",
+    "Forbidden",
+    "InvalidCredentials",
+    "InvalidOtp",
+    "InvalidRequest",
+    "InvalidToken",
+    "KeyRingError",
+    "MfaRequired",
+    "NotFound",
+    "RegistrationClosed",
+    "TokenReused",
+    "TooManyAttempts",
+    "ValidationFailed",
+    "WeakPassword",
+]
