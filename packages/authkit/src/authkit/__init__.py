@@ -1,1 +1,101 @@
-__all__: list[str] = []
+"""authkit: a framework-agnostic authentication core.
+
+Passwords (argon2id and a policy), a JWT key ring with rotation and JWKS,
+refresh-token rotation with reuse detection, brute-force throttling, TOTP MFA,
+users and roles, and a pseudonymising audit logger. No web framework imports.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from authkit.clock import Clock, FrozenClock, SystemClock
+from authkit.errors import (
+    AccountDisabled,
+    AuthkitError,
+    ConfigurationError,
+    Conflict,
+    Forbidden,
+    InvalidCredentials,
+    InvalidOtp,
+    InvalidRequest,
+    InvalidToken,
+    KeyRingError,
+    MfaRequired,
+    NotFound,
+    RegistrationClosed,
+    TokenReused,
+    TooManyAttempts,
+    ValidationFailed,
+    WeakPassword,
+)
+from authkit.keys import (
+    DEFAULT_ALGORITHM,
+    KeyRing,
+    KeyRingFile,
+    KeyStatus,
+    SigningKey,
+)
+from authkit.models import NewUser, RefreshTokenRecord, User, canonical
+from authkit.passwords import Argon2Parameters, PasswordHasher
+from authkit.service import AuditSink, AuthService, Principal, TokenPair
+from authkit.tokens import (
+    AccessClaims,
+    AccessTokenConfig,
+    AccessTokens,
+    FileKeyRingSource,
+    KeyRingSource,
+    RefreshLifetimes,
+    RefreshTokens,
+    StaticKeyRingSource,
+)
+
+try:
+    __version__ = version("authkit-core")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "DEFAULT_ALGORITHM",
+    "AccessClaims",
+    "AccessTokenConfig",
+    "AccessTokens",
+    "AccountDisabled",
+    "Argon2Parameters",
+    "AuditSink",
+    "AuthService",
+    "AuthkitError",
+    "Clock",
+    "ConfigurationError",
+    "Conflict",
+    "FileKeyRingSource",
+    "Forbidden",
+    "FrozenClock",
+    "InvalidCredentials",
+    "InvalidOtp",
+    "InvalidRequest",
+    "InvalidToken",
+    "KeyRing",
+    "KeyRingError",
+    "KeyRingFile",
+    "KeyRingSource",
+    "KeyStatus",
+    "MfaRequired",
+    "NewUser",
+    "NotFound",
+    "PasswordHasher",
+    "Principal",
+    "RefreshLifetimes",
+    "RefreshTokenRecord",
+    "RefreshTokens",
+    "RegistrationClosed",
+    "SigningKey",
+    "StaticKeyRingSource",
+    "SystemClock",
+    "TokenPair",
+    "TokenReused",
+    "TooManyAttempts",
+    "User",
+    "ValidationFailed",
+    "WeakPassword",
+    "__version__",
+    "canonical",
+]

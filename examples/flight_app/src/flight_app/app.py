@@ -1,0 +1,51 @@
+"""The Flask application factory of the reference app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from authkit_flask import AuthKit, current_trace_id
+from flight_app.components import Components, build_components
+from flight_app.logging_setup import configure_logging
+from flight_app.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    settings = settings or load_settings(**overrides)
+    configure_logging(settings)
+    components = build_components(settings, trace_id_provider=current_trace_id)
+    app = Flask("flight_app", instance_path=str(settings.instance_path))
+    app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
+    app.extensions["flight_app"] = components
+    AuthKit(
+        app,
+        service=components.service,
+        keys=components.keys,
+        readiness_checks=_readiness_checks(components),
+        trusted_proxies=settings.trusted_proxies,
+        max_content_length=settings.max_content_length,
+    )
+    return app
+
+
+def _readiness_checks(components: Components) -> dict[str, Any]:
+    checks: dict[str, Any] = {"database": components.users.ping}
+    if not components.settings.ratelimit_storage_url.startswith("memory://"):
+
+        def ratelimit() -> None:
+            if not components.throttle.ping():
+                raise ConnectionError("rate-limit storage did not answer")
+
+        checks["ratelimit"] = ratelimit
+    return checks
+
+
+def get_components(app: Flask) -> Components:
+    components = app.extensions["flight_app"]
+    assert isinstance(components, Components)
+    return components
+
+
+__all__ = ["create_app", "get_components"]

@@ -1,0 +1,207 @@
+"""``flight-app``: the one command-line entry point of the reference app.
+
+serve        migrate, seed, then serve with gunicorn (SIGTERM shuts down gracefully)
+migrate      Alembic upgrade to head
+seed         create the default admin (and demo user in dev) if absent
+purge-tokens delete expired and revoked refresh tokens
+keys         list | rotate | retire the signing keys
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from authkit import AuthkitError, KeyRingFile, WeakPassword
+from flight_app import migrate as migrations
+from flight_app.components import build_components
+from flight_app.logging_setup import configure_logging
+from flight_app.seed import seed
+from flight_app.settings import Settings, SettingsError, load_settings
+
+logger = logging.getLogger("flight_app.cli")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _export_overrides(args)
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"flight-app: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings)
+    try:
+        result: int = args.handler(settings, args)
+    except WeakPassword as exc:
+        rules = "; ".join(e["message"] for e in exc.errors)
+        print(f"flight-app: a configured password is too weak: {rules}", file=sys.stderr)
+        return 2
+    except AuthkitError as exc:
+        print(f"flight-app: {exc.message}", file=sys.stderr)
+        return 2
+    return result
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="flight-app", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="migrate, seed and serve with gunicorn")
+    serve.add_argument("--host", help="bind address (FLIGHT_APP_HOST)")
+    serve.add_argument("--port", type=int, help="port (FLIGHT_APP_PORT)")
+    serve.add_argument("--workers", type=int, help="gunicorn workers (FLIGHT_APP_WORKERS)")
+    serve.add_argument("--threads", type=int, help="threads per worker (FLIGHT_APP_THREADS)")
+    serve.add_argument(
+        "--tail", action="store_true", help="serve in the background and stream the log"
+    )
+    serve.set_defaults(handler=_serve)
+
+    sub.add_parser("migrate", help="upgrade the database to head").set_defaults(handler=_migrate)
+    sub.add_parser("seed", help="create default accounts if absent").set_defaults(handler=_seed)
+    sub.add_parser("purge-tokens", help="delete dead refresh tokens").set_defaults(
+        handler=_purge_tokens
+    )
+
+    keys = sub.add_parser("keys", help="manage the signing key ring")
+    keys.add_argument("action", choices=["list", "rotate", "retire"])
+    keys.set_defaults(handler=_keys)
+    return parser
+
+
+def _export_overrides(args: argparse.Namespace) -> None:
+    """CLI flags become FLIGHT_APP_* variables so gunicorn's workers see them too."""
+    for name in ("host", "port", "workers", "threads"):
+        value = getattr(args, name, None)
+        if value is not None:
+            os.environ[f"FLIGHT_APP_{name.upper()}"] = str(value)
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    migrations.upgrade(settings.effective_database_url)
+    logger.info("database migrated to head")
+    print("Database is at the newest schema.")
+    return 0
+
+
+def _seed(settings: Settings, _args: argparse.Namespace) -> int:
+    components = build_components(settings)
+    try:
+        report = seed(settings, components.service, components.users)
+    finally:
+        components.close()
+    for name in report.created:
+        print(f"Created user {name!r}.")
+    for name in report.skipped:
+        print(f"User {name!r} exists; skipped.")
+    for name, password in report.generated_passwords.items():
+        print(f"Generated password for {name!r} (shown once): {password}")
+    return 0
+
+
+def _purge_tokens(settings: Settings, _args: argparse.Namespace) -> int:
+    components = build_components(settings)
+    try:
+        removed = components.service.refresh_tokens.purge()
+    finally:
+        components.close()
+    logger.info("purged refresh tokens", extra={"removed": removed})
+    print(f"Removed {removed} expired or revoked refresh tokens.")
+    return 0
+
+
+def _keys(settings: Settings, args: argparse.Namespace) -> int:
+    file = KeyRingFile(settings.effective_keyring_path)
+    with file.locked():
+        ring = file.load() if file.path.exists() else None
+    if ring is None:
+        ring = file.load_or_create()
+    from authkit.clock import SystemClock
+
+    now = SystemClock().now()
+    if args.action == "rotate":
+        with file.locked():
+            ring = file.load().rotate(now=now)
+            file.save(ring)
+        logger.info("signing key rotated", extra={"kid": ring.active.kid})
+    elif args.action == "retire":
+        with file.locked():
+            ring, removed = file.load().retire(
+                now=now, window=timedelta(seconds=settings.access_token_ttl + settings.clock_skew)
+            )
+            file.save(ring)
+        logger.info("signing keys retired", extra={"kids": removed})
+        print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
+    for key in ring.keys:
+        print(f"{key.kid}\t{key.alg}\t{key.status.value}\t{key.created_at.isoformat()}")
+    return 0
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    migrations.upgrade(settings.effective_database_url)
+    components = build_components(settings)
+    try:
+        report = seed(settings, components.service, components.users)
+    finally:
+        components.close()
+    for name, password in report.generated_passwords.items():
+        print(f"Generated password for {name!r} (shown once): {password}")
+    url = f"http://{settings.host}:{settings.port}"
+    print(f"Starting flight-app ({settings.app_env}) at {url}", flush=True)
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:flight_app.gunicorn_conf",
+        "flight_app.wsgi:app",
+    ]
+    if not args.tail:
+        # gunicorn takes over the process (and its signals) with our own interpreter.
+        os.execv(sys.executable, command)  # noqa: S606
+    return _serve_tailing(command, settings.effective_log_dir / "system.jsonl")
+
+
+def _serve_tailing(command: list[str], log_path: Path) -> int:
+    """Run gunicorn as a child and stream the system log until it exits."""
+    child = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+
+    def forward(signum: int, _frame: object) -> None:
+        child.send_signal(signum)
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    position = log_path.stat().st_size if log_path.exists() else 0
+    while child.poll() is None:
+        position = _print_new_lines(log_path, position)
+        time.sleep(0.2)
+    _print_new_lines(log_path, position)
+    return child.returncode
+
+
+def _print_new_lines(path: Path, position: int) -> int:
+    try:
+        with path.open("rb") as handle:
+            if os.fstat(handle.fileno()).st_size < position:
+                position = 0  # rotated
+            handle.seek(position)
+            chunk = handle.read()
+    except FileNotFoundError:
+        return 0
+    if chunk:
+        sys.stdout.write(chunk.decode(errors="replace"))
+        sys.stdout.flush()
+    return position + len(chunk)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

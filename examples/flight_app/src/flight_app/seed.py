@@ -1,0 +1,69 @@
+"""``flight-app seed``: idempotent creation of the default accounts.
+
+Creates the admin (and, in dev, a demo user) only when absent. Every run logs what
+it created or skipped; a generated password is printed once to the terminal and
+never logged.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from dataclasses import dataclass, field
+
+from authkit import AuthService
+from authkit.storage import UserStore
+from flight_app.settings import Settings
+
+logger = logging.getLogger("flight_app.seed")
+
+
+@dataclass
+class SeedReport:
+    created: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    generated_passwords: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def generate_password() -> str:
+    """A random password that satisfies every preset policy (24+ chars, mixed classes)."""
+    return secrets.token_urlsafe(18) + "-A9b"
+
+
+def seed(settings: Settings, service: AuthService, users: UserStore) -> SeedReport:
+    report = SeedReport()
+    accounts: list[tuple[str, str | None, tuple[str, ...]]] = [
+        (
+            settings.admin_username,
+            settings.admin_password.get_secret_value() if settings.admin_password else None,
+            ("admin", "user"),
+        )
+    ]
+    if settings.demo_user and settings.app_env == "dev":
+        accounts.append(
+            (
+                settings.demo_username,
+                settings.demo_password.get_secret_value() if settings.demo_password else None,
+                ("user",),
+            )
+        )
+    for username, password, roles in accounts:
+        if users.find_by_login(username) is not None:
+            report.skipped.append(username)
+            logger.info("seed skipped existing user", extra={"username": username})
+            continue
+        if password is None:
+            password = generate_password()
+            report.generated_passwords[username] = password
+        service.create_user(
+            username=username,
+            email=f"{username}@flight-app.example",
+            password=password,
+            roles=roles,
+        )
+        report.created.append(username)
+        logger.info("seed created user", extra={"username": username, "roles": list(roles)})
+    return report
+
+
+__all__ = ["SeedReport", "generate_password", "seed"]

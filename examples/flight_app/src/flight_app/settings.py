@@ -1,0 +1,421 @@
+"""Settings of the reference app, read in layers.
+
+Lowest to highest, each layer overriding the ones below it:
+
+1. built-in defaults (the field defaults of :class:`Settings`);
+2. ``config/<APP_ENV>.toml`` with ``APP_ENV`` one of ``dev``, ``test``, ``prod``
+   (default ``dev``); the folder is ``examples/flight_app/config`` unless
+   ``FLIGHT_APP_CONFIG_DIR`` names another;
+3. environment variables ``FLIGHT_APP_<NAME>`` (``APP_ENV`` itself is unprefixed);
+4. secret files: ``FLIGHT_APP_<NAME>_FILE`` naming a file, or else a file named
+   exactly like the field (lower case: ``secret_key``, ``pseudonym_key``,
+   ``mfa_encryption_key``, ``metrics_token``, ``database_url``, ...) inside the
+   directory ``FLIGHT_APP_SECRETS_DIR`` (Docker and Kubernetes secret mounts). The
+   file's content is used without its trailing newline; ``_FILE`` wins over the
+   directory.
+
+Why this order: the further a layer is from the code, the closer it is to the one
+deployment being started, so it wins. Defaults are safe for everyone; the TOML
+file holds what differs per kind of environment and is reviewed in version
+control, so it must never hold secrets; environment variables are what twelve-
+factor deployments and CI set per process; and secret files are the channel made
+for credentials (they do not show in ``/proc/<pid>/environ``, ``docker inspect``
+or crash reports), so a value delivered that way is the most deliberate one and
+beats a stale variable left in the environment.
+
+Relative paths from any layer (including TOML) resolve against the current
+working directory, not the config folder, so one ``./instance`` means the same
+folder whichever layer spelled it.
+
+``APP_ENV=prod`` refuses to start while a secret is missing or still at its
+development default (CWE-798, CWE-1188); errors name settings by their
+environment variable and never include a value.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final, Literal, Self, get_args
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = [
+    "DEV_PSEUDONYM_KEY",
+    "DEV_SECRET_KEY",
+    "ENV_PREFIX",
+    "AppEnv",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+]
+
+AppEnv = Literal["dev", "test", "prod"]
+ENV_PREFIX: Final = "FLIGHT_APP_"
+DEV_SECRET_KEY: Final = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused in prod
+DEV_PSEUDONYM_KEY: Final = "dev-only-pseudonym-key-do-not-use-in-production"
+DEFAULT_CONFIG_DIR: Final = Path(__file__).resolve().parent / "config"
+
+# OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
+OWASP_ARGON2_MEMORY_COST: Final = 19456
+OWASP_ARGON2_TIME_COST: Final = 2
+MIN_PROD_KEY_LENGTH: Final = 32
+
+_APP_ENVS: Final[tuple[str, ...]] = get_args(AppEnv)
+_LOG_LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+class SettingsError(ValueError):
+    """The settings cannot be used; ``variables`` names each offending setting.
+
+    The message names settings by their environment variable and never carries a
+    value, so it is safe to log.
+    """
+
+    def __init__(self, message: str, *, variables: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.variables = variables
+
+
+def env_var_name(field_name: str) -> str:
+    """The environment variable that sets ``field_name``."""
+    return "APP_ENV" if field_name == "app_env" else f"{ENV_PREFIX}{field_name.upper()}"
+
+
+def _environ() -> dict[str, str]:
+    # Case-insensitive, like pydantic-settings' own environment source.
+    return {key.lower(): value for key, value in os.environ.items()}
+
+
+def _redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
+
+def _problems_error(header: str, problems: list[tuple[str, str]]) -> SettingsError:
+    lines = "\n".join(f"  - {variable}: {reason}" for variable, reason in problems)
+    return SettingsError(
+        f"{header}:\n{lines}", variables=tuple(variable for variable, _ in problems)
+    )
+
+
+class _ConfigFileSource(TomlConfigSettingsSource):
+    """``config/<APP_ENV>.toml``: must exist and may only hold known settings."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        if not path.is_file():
+            raise SettingsError(
+                f"config file {path} not found (set FLIGHT_APP_CONFIG_DIR to the folder "
+                "holding dev.toml, test.toml and prod.toml)",
+                variables=("FLIGHT_APP_CONFIG_DIR",),
+            )
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        if "app_env" in self.toml_data:
+            raise SettingsError(f"config file {path}: app_env is chosen by APP_ENV, not in a file")
+        unknown = sorted(set(self.toml_data) - set(settings_cls.model_fields))
+        if unknown:
+            raise SettingsError(
+                f"config file {path} has unknown settings: {', '.join(unknown)}",
+                variables=tuple(unknown),
+            )
+
+
+class _SecretFilesSource(PydanticBaseSettingsSource):
+    """``FLIGHT_APP_<NAME>_FILE`` files, then files of ``FLIGHT_APP_SECRETS_DIR``.
+
+    pydantic-settings' ``SecretsSettingsSource`` is not used: it names files with
+    the env prefix, strips every surrounding space (a password may end in one),
+    only warns about a missing directory, and has no ``_FILE`` variables.
+    """
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self._environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        raise NotImplementedError  # every value is read in __call__
+
+    def _secrets_dir(self) -> Path | None:
+        raw = self._environ.get("flight_app_secrets_dir")
+        if raw is None:
+            return None
+        path = Path(raw).expanduser()
+        if not path.is_dir():
+            raise SettingsError(
+                f"FLIGHT_APP_SECRETS_DIR names {path}, which is not a directory",
+                variables=("FLIGHT_APP_SECRETS_DIR",),
+            )
+        return path
+
+    @staticmethod
+    def _read(path: Path, variable: str) -> str:
+        if not path.is_file():
+            raise SettingsError(
+                f"{variable} names {path}, which is not an existing file", variables=(variable,)
+            )
+        try:
+            return path.read_text(encoding="utf-8").rstrip("\r\n")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SettingsError(
+                f"{variable}: cannot read {path} ({type(exc).__name__})", variables=(variable,)
+            ) from None
+
+    def __call__(self) -> dict[str, Any]:
+        secrets_dir = self._secrets_dir()
+        values: dict[str, Any] = {}
+        for name in self.settings_cls.model_fields:
+            if name == "app_env":
+                continue
+            variable = f"{env_var_name(name)}_FILE"
+            pointer = self._environ.get(variable.lower())
+            if pointer is not None:
+                values[name] = self._read(Path(pointer).expanduser(), variable)
+            elif secrets_dir is not None and (secrets_dir / name).exists():
+                values[name] = self._read(secrets_dir / name, "FLIGHT_APP_SECRETS_DIR")
+        return values
+
+
+class Settings(BaseSettings):
+    """Every setting of the reference app; see the module docstring for the layers.
+
+    Construct with :func:`load_settings`. Invalid settings raise
+    :class:`SettingsError` (never pydantic's ``ValidationError``), naming each
+    offending ``FLIGHT_APP_*`` variable.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        hide_input_in_errors=True,
+    )
+
+    app_env: AppEnv = Field(default="dev", validation_alias="APP_ENV")
+
+    # Storage and paths
+    instance_path: Path = Path("instance")
+    database_url: str | None = None
+    ratelimit_storage_url: str = "memory://"
+    redis_url: str | None = None
+    keyring_path: Path | None = None
+    log_dir: Path | None = None
+
+    # Seeded accounts (a None password is generated at seed and printed once)
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+    demo_user: bool = False
+    demo_username: str = "demo"
+    demo_password: SecretStr | None = None
+
+    # Serving
+    metrics: Literal["off", "public", "token"] = "token"
+    metrics_token: SecretStr | None = None
+    trusted_proxies: int = Field(default=0, ge=0)
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    workers: int = Field(default=1, ge=1)
+    threads: int = Field(default=4, ge=1)
+    max_content_length: int = Field(default=1048576, gt=0)
+    registration_open: bool = True
+    log_level: str = "INFO"
+
+    # Keys
+    secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
+    mfa_encryption_key: SecretStr | None = None
+
+    # Tokens (seconds); admin lifetimes follow NIST SP 800-63B AAL2
+    jwt_issuer: str = "flight-app"
+    jwt_audience: str = "flight-app"
+    access_token_ttl: int = Field(default=900, gt=0)
+    refresh_idle_ttl: int = Field(default=604800, gt=0)
+    refresh_absolute_ttl: int = Field(default=2592000, gt=0)
+    admin_refresh_idle_ttl: int = Field(default=3600, gt=0)
+    admin_refresh_absolute_ttl: int = Field(default=86400, gt=0)
+    clock_skew: int = Field(default=30, ge=0)
+
+    # Passwords
+    argon2_time_cost: int = Field(default=OWASP_ARGON2_TIME_COST, ge=1)
+    argon2_memory_cost: int = Field(default=OWASP_ARGON2_MEMORY_COST, ge=8)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    password_policy: Literal["nist", "pci", "classic"] = "nist"  # noqa: S105 - a name
+
+    # Brute-force throttling: limit attempts per window seconds
+    throttle_pair_limit: int = Field(default=5, gt=0)
+    throttle_pair_window: int = Field(default=60, gt=0)
+    throttle_address_limit: int = Field(default=30, gt=0)
+    throttle_address_window: int = Field(default=60, gt=0)
+    throttle_account_limit: int = Field(default=100, gt=0)
+    throttle_account_window: int = Field(default=86400, gt=0)
+    throttle_register_limit: int = Field(default=10, gt=0)
+    throttle_register_window: int = Field(default=3600, gt=0)
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as exc:
+            raise _translate(exc) from None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        environ = _environ()
+        init_values = init_settings()
+        app_env = init_values.get("APP_ENV", init_values.get("app_env", environ.get("app_env")))
+        if app_env is None:
+            app_env = "dev"
+        if app_env not in _APP_ENVS:
+            raise SettingsError(
+                f"APP_ENV={app_env!r} is not a known environment; use one of "
+                f"{', '.join(_APP_ENVS)}",
+                variables=("APP_ENV",),
+            )
+        config_dir = Path(environ.get("flight_app_config_dir") or DEFAULT_CONFIG_DIR).expanduser()
+        return (
+            init_settings,
+            _SecretFilesSource(settings_cls, environ),
+            env_settings,
+            _ConfigFileSource(settings_cls, config_dir / f"{app_env}.toml"),
+        )
+
+    @field_validator("database_url", "redis_url", "keyring_path", "log_dir", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("instance_path", "keyring_path", "log_dir")
+    @classmethod
+    def _absolute(cls, value: Path | None) -> Path | None:
+        return None if value is None else Path(os.path.abspath(value.expanduser()))
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in _LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")
+        return level
+
+    @model_validator(mode="after")
+    def _check_policy(self) -> Self:
+        problems = self._argon2_problems()
+        if self.app_env == "prod":
+            problems += self._production_problems()
+        if problems:
+            raise _problems_error(f"invalid settings for APP_ENV={self.app_env}", problems)
+        return self
+
+    def _argon2_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        if self.argon2_memory_cost < 8 * self.argon2_parallelism:
+            problems.append(
+                ("FLIGHT_APP_ARGON2_MEMORY_COST", "must be at least 8 KiB per lane of parallelism")
+            )
+        if self.app_env == "test":
+            return problems
+        if self.argon2_time_cost < OWASP_ARGON2_TIME_COST:
+            problems.append(
+                (
+                    "FLIGHT_APP_ARGON2_TIME_COST",
+                    f"below the OWASP minimum of {OWASP_ARGON2_TIME_COST} "
+                    "(lower costs are only allowed with APP_ENV=test)",
+                )
+            )
+        if self.argon2_memory_cost < OWASP_ARGON2_MEMORY_COST:
+            problems.append(
+                (
+                    "FLIGHT_APP_ARGON2_MEMORY_COST",
+                    f"below the OWASP minimum of {OWASP_ARGON2_MEMORY_COST} KiB "
+                    "(lower costs are only allowed with APP_ENV=test)",
+                )
+            )
+        return problems
+
+    def _production_problems(self) -> list[tuple[str, str]]:
+        problems: list[tuple[str, str]] = []
+        required: list[tuple[str, SecretStr | None, str | None, int]] = [
+            ("secret_key", self.secret_key, DEV_SECRET_KEY, 1),
+            ("pseudonym_key", self.pseudonym_key, DEV_PSEUDONYM_KEY, MIN_PROD_KEY_LENGTH),
+            ("mfa_encryption_key", self.mfa_encryption_key, None, 1),
+        ]
+        if self.metrics == "token":
+            required.append(("metrics_token", self.metrics_token, None, 1))
+        for name, secret, dev_default, min_length in required:
+            value = None if secret is None else secret.get_secret_value()
+            if not value:
+                reason = "missing"
+            elif value == dev_default:
+                reason = "left at the development default"
+            elif len(value) < min_length:
+                reason = f"shorter than {min_length} characters"
+            else:
+                continue
+            problems.append((env_var_name(name), f"{reason}; set it or {env_var_name(name)}_FILE"))
+        return problems
+
+    @property
+    def effective_database_url(self) -> str:
+        """``database_url``, or a SQLite file in the instance folder."""
+        if self.database_url is not None:
+            return self.database_url
+        return f"sqlite:///{(self.instance_path / 'flight_app.db').as_posix()}"
+
+    @property
+    def effective_keyring_path(self) -> Path:
+        """``keyring_path``, or ``keyring.json`` in the instance folder."""
+        return self.keyring_path or self.instance_path / "keyring.json"
+
+    @property
+    def effective_log_dir(self) -> Path:
+        """``log_dir``, or the instance folder."""
+        return self.log_dir or self.instance_path
+
+    def __repr_args__(self) -> Any:
+        # URLs may embed a password; SecretStr fields already mask themselves.
+        for name, value in super().__repr_args__():
+            if name in {"database_url", "redis_url", "ratelimit_storage_url"} and value:
+                yield name, _redact_url(value)
+            else:
+                yield name, value
+
+
+def _translate(exc: ValidationError) -> SettingsError:
+    """A ``SettingsError`` naming each invalid setting by its variable, without values."""
+    problems: list[tuple[str, str]] = []
+    for error in exc.errors(include_input=False, include_url=False):
+        cause = (error.get("ctx") or {}).get("error")
+        if isinstance(cause, SettingsError):
+            return cause
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        name = "app_env" if field == "APP_ENV" else field
+        problems.append((env_var_name(name), error["msg"]))
+    return _problems_error("invalid settings", problems)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from every layer; ``overrides`` (by field name) win over all."""
+    return Settings(**overrides)

@@ -1,0 +1,7 @@
+"""Blueprints for the HTTP contract."""
+
+from authkit_flask.blueprints.auth import auth_blueprint
+from authkit_flask.blueprints.health import health_blueprint
+from authkit_flask.blueprints.jwks import jwks_blueprint
+
+__all__ = ["auth_blueprint", "health_blueprint", "jwks_blueprint"]

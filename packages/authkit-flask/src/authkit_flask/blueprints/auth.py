@@ -1,0 +1,87 @@
+"""The ``/auth`` endpoints of the HTTP contract."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify, request
+
+from authkit_flask.decorators import current_principal, login_required
+from authkit_flask.responses import token_response, user_json
+from authkit_flask.schemas import (
+    LoginBody,
+    PasswordChangeBody,
+    RefreshBody,
+    RegisterBody,
+    parse_body,
+)
+from authkit_flask.state import get_state
+
+auth_blueprint = Blueprint("authkit_auth", __name__, url_prefix="/auth")
+
+
+def client_address() -> str:
+    """The caller's address; ProxyFix has already applied trusted proxy hops."""
+    return request.remote_addr or "unknown"
+
+
+@auth_blueprint.post("/register")
+def register() -> tuple[Response, int]:
+    body = parse_body(request, RegisterBody)
+    user = get_state().service.register(
+        username=body.username,
+        email=body.email,
+        password=body.password,
+        address=client_address(),
+    )
+    return jsonify(user_json(user)), 201
+
+
+@auth_blueprint.post("/login")
+def login() -> Response:
+    body = parse_body(request, LoginBody)
+    pair = get_state().service.login(
+        identifier=body.username, password=body.password, address=client_address()
+    )
+    return token_response(pair)
+
+
+@auth_blueprint.post("/refresh")
+def refresh() -> Response:
+    body = parse_body(request, RefreshBody)
+    pair = get_state().service.refresh(refresh_token=body.refresh_token, address=client_address())
+    return token_response(pair)
+
+
+@auth_blueprint.post("/logout")
+def logout() -> tuple[str, int]:
+    body = parse_body(request, RefreshBody)
+    get_state().service.logout(refresh_token=body.refresh_token, address=client_address())
+    return "", 204
+
+
+@auth_blueprint.post("/logout-all")
+@login_required
+def logout_all() -> tuple[str, int]:
+    get_state().service.logout_all(user=current_principal().user, address=client_address())
+    return "", 204
+
+
+@auth_blueprint.get("/me")
+@login_required
+def me() -> Response:
+    return jsonify(user_json(current_principal().user))
+
+
+@auth_blueprint.post("/password")
+@login_required
+def change_password() -> tuple[str, int]:
+    body = parse_body(request, PasswordChangeBody)
+    get_state().service.change_password(
+        principal=current_principal(),
+        current_password=body.current_password,
+        new_password=body.new_password,
+        address=client_address(),
+    )
+    return "", 204
+
+
+__all__ = ["auth_blueprint", "client_address"]

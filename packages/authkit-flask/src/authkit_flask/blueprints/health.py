@@ -1,0 +1,53 @@
+"""Liveness and readiness.
+
+Readiness runs every registered check in parallel with a short timeout, so a hung
+dependency makes the probe fail fast (naming it) instead of hanging the probe.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from flask import Blueprint, Response, jsonify
+
+from authkit_flask.state import get_state
+
+health_blueprint = Blueprint("authkit_health", __name__, url_prefix="/health")
+logger = logging.getLogger("authkit_flask.health")
+
+
+@health_blueprint.get("/live")
+def live() -> Response:
+    return jsonify({"status": "ok"})
+
+
+@health_blueprint.get("/ready")
+def ready() -> tuple[Response, int]:
+    state = get_state()
+    results: dict[str, str] = {}
+    pool = ThreadPoolExecutor(max_workers=max(1, len(state.readiness_checks)))
+    try:
+        futures = {name: pool.submit(check) for name, check in state.readiness_checks.items()}
+        for name, future in futures.items():
+            try:
+                future.result(timeout=state.readiness_timeout)
+                results[name] = "ok"
+            except FutureTimeout:
+                results[name] = "timeout"
+                logger.warning("readiness check timed out", extra={"check": name})
+            except Exception as exc:  # a failing dependency, whatever it raises
+                results[name] = "unavailable"
+                logger.warning(
+                    "readiness check failed",
+                    extra={"check": name, "error": type(exc).__name__},
+                )
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+    healthy = all(v == "ok" for v in results.values())
+    body = {"status": "ok" if healthy else "unavailable", "checks": results}
+    return jsonify(body), 200 if healthy else 503
+
+
+__all__ = ["health_blueprint"]

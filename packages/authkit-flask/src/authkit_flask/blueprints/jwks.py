@@ -1,0 +1,20 @@
+"""``/.well-known/jwks.json``: the public keys of the ring (RFC 7517)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from authkit_flask.state import get_state
+
+jwks_blueprint = Blueprint("authkit_jwks", __name__)
+
+
+@jwks_blueprint.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    state = get_state()
+    response = jsonify(state.keys.current().jwks())
+    response.headers["Cache-Control"] = f"public, max-age={state.jwks_max_age}"
+    return response
+
+
+__all__ = ["jwks_blueprint"]

@@ -1,0 +1,64 @@
+"""``login_required`` and ``roles_required``: bearer-token guards for views.
+
+Typed with ``ParamSpec`` so decorated views keep their signatures for mypy.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+from flask import g, request
+
+from authkit import Forbidden, InvalidToken, Principal
+from authkit_flask.state import get_state
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def current_principal() -> Principal:
+    """The authenticated caller; only valid inside a guarded view."""
+    principal = g.get("authkit_principal")
+    if not isinstance(principal, Principal):
+        raise InvalidToken()
+    return principal
+
+
+def _authenticate() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise InvalidToken("A bearer access token is required.")
+    principal = get_state().service.authenticate_access_token(token.strip())
+    g.authkit_principal = principal
+    return principal
+
+
+def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _authenticate()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Require a valid token and every one of ``roles`` (from the user's current record)."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(view)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            principal = _authenticate()
+            if not set(roles) <= set(principal.user.roles):
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+__all__ = ["current_principal", "login_required", "roles_required"]

@@ -1,0 +1,136 @@
+"""The ``AuthKit`` Flask extension: wires the core's ``AuthService`` into an app.
+
+Usage::
+
+    authkit = AuthKit()
+    authkit.init_app(app, service=service, keys=key_source)
+
+It registers the contract's blueprints, problem+json error handlers, the request
+id / trace id hooks, security headers and an access log line per request. State
+lives in ``app.extensions["authkit"]``; registering twice is an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from authkit import AuthkitError, AuthService, KeyRingSource
+from authkit_flask.blueprints import auth_blueprint, health_blueprint, jwks_blueprint
+from authkit_flask.problem import problem, problem_from_error
+from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve_ids
+from authkit_flask.state import EXTENSION_KEY, AuthKitState, ReadinessCheck
+
+access_logger = logging.getLogger("authkit_flask.access")
+error_logger = logging.getLogger("authkit_flask.errors")
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+class AuthKit:
+    def __init__(self, app: Flask | None = None, **options: Any) -> None:
+        if app is not None:
+            self.init_app(app, **options)
+
+    def init_app(
+        self,
+        app: Flask,
+        *,
+        service: AuthService,
+        keys: KeyRingSource,
+        readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+        trusted_proxies: int = 0,
+        max_content_length: int = 1024 * 1024,
+        content_security_policy: str = DEFAULT_CSP,
+    ) -> None:
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError("AuthKit is already registered on this app.")
+        app.extensions[EXTENSION_KEY] = AuthKitState(
+            service=service, keys=keys, readiness_checks=dict(readiness_checks or {})
+        )
+        app.config["MAX_CONTENT_LENGTH"] = max_content_length
+        if trusted_proxies > 0:
+            app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+                app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies
+            )
+        app.register_blueprint(auth_blueprint)
+        app.register_blueprint(health_blueprint)
+        app.register_blueprint(jwks_blueprint)
+        app.register_error_handler(AuthkitError, _handle_authkit_error)
+        app.register_error_handler(HTTPException, _handle_http_exception)
+        app.register_error_handler(Exception, _handle_unexpected)
+        app.before_request(_begin_request)
+        app.after_request(_finish_response(content_security_policy))
+        app.teardown_request(_end_request)
+
+
+def _begin_request() -> None:
+    request_id, trace_id = resolve_ids(
+        request.headers.get("X-Request-ID"), request.headers.get("traceparent")
+    )
+    g.authkit_request_id = request_id
+    g.authkit_trace_token = bind_trace_id(trace_id)
+    g.authkit_started = time.perf_counter()
+
+
+def _finish_response(csp: str) -> Any:
+    def after(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("authkit_request_id") or ""
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", csp)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        started = g.get("authkit_started")
+        access_logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "route": request.url_rule.rule if request.url_rule else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2)
+                if started
+                else None,
+            },
+        )
+        return response
+
+    return after
+
+
+def _end_request(_exc: BaseException | None) -> None:
+    token = g.pop("authkit_trace_token", None)
+    if token is not None:
+        reset_trace_id(token)
+
+
+def _handle_authkit_error(error: AuthkitError) -> Response:
+    return problem_from_error(error)
+
+
+def _handle_http_exception(error: HTTPException) -> Response:
+    status = error.code or 500
+    code = _HTTP_CODES.get(status, "invalid_request" if 400 <= status < 500 else "internal_error")
+    response = problem(code, error.description or "", status=status)
+    if status == 405 and error.get_response().headers.get("Allow"):
+        response.headers["Allow"] = error.get_response().headers["Allow"]
+    return response
+
+
+def _handle_unexpected(error: Exception) -> Response:
+    error_logger.exception("unhandled error", extra={"error": type(error).__name__})
+    return problem("internal_error", "An internal error occurred.", status=500)
+
+
+__all__ = ["DEFAULT_CSP", "AuthKit"]

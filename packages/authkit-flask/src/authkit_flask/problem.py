@@ -1,0 +1,84 @@
+"""RFC 9457 problem details: the one table from error codes to HTTP statuses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response, json
+
+from authkit import AuthkitError
+from authkit_flask.request_context import current_trace_id
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+STATUS_BY_CODE: Mapping[str, int] = {
+    "invalid_request": 400,
+    "validation_error": 422,
+    "weak_password": 422,
+    "conflict": 409,
+    "registration_closed": 403,
+    "invalid_credentials": 401,
+    "account_disabled": 403,
+    "mfa_required": 401,
+    "invalid_otp": 401,
+    "invalid_token": 401,
+    "token_reused": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "method_not_allowed": 405,
+    "payload_too_large": 413,
+    "too_many_attempts": 429,
+    "service_unavailable": 503,
+    "internal_error": 500,
+}
+
+TITLE_BY_STATUS: Mapping[int, str] = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def problem(
+    code: str,
+    detail: str,
+    *,
+    status: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    status = status or STATUS_BY_CODE.get(code, 500)
+    body: dict[str, Any] = {
+        "type": f"urn:authkit:error:{code}",
+        "title": TITLE_BY_STATUS.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "trace_id": current_trace_id(),
+    }
+    for key, value in (extra or {}).items():
+        body.setdefault(key, value)
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_CONTENT_TYPE)
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    if status == 401 and code in {"invalid_token", "token_reused"}:
+        response.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
+    if code == "too_many_attempts" and "retry_after" in body:
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
+
+
+def problem_from_error(error: AuthkitError) -> Response:
+    return problem(error.code, error.message, extra=error.extra)
+
+
+__all__ = ["PROBLEM_CONTENT_TYPE", "STATUS_BY_CODE", "problem", "problem_from_error"]

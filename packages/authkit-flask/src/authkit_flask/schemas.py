@@ -1,0 +1,72 @@
+"""Request bodies, validated with pydantic at the edge.
+
+Field errors become 422 ``validation_error`` with ``loc``/``msg`` only: pydantic's
+``input`` member is dropped so a password never echoes back.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from flask import Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from authkit import InvalidRequest, ValidationFailed
+
+Model = TypeVar("Model", bound=BaseModel)
+
+_MAX_SECRET = 1024
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RegisterBody(_Body):
+    username: str = Field(min_length=1, max_length=256)
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=_MAX_SECRET)
+
+
+class LoginBody(_Body):
+    username: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=_MAX_SECRET)
+    otp: str | None = Field(default=None, max_length=16)
+    recovery_code: str | None = Field(default=None, max_length=64)
+
+
+class RefreshBody(_Body):
+    refresh_token: str = Field(min_length=1, max_length=512)
+
+
+class PasswordChangeBody(_Body):
+    current_password: str = Field(min_length=1, max_length=_MAX_SECRET)
+    new_password: str = Field(min_length=1, max_length=_MAX_SECRET)
+
+
+def parse_body(request: Request, model: type[Model]) -> Model:
+    """Parse a JSON object body into ``model`` or raise a typed error."""
+    if not request.is_json:
+        raise InvalidRequest("The request body must be JSON (Content-Type: application/json).")
+    try:
+        data: Any = json.loads(request.get_data(cache=True))
+    except ValueError as exc:  # includes UnicodeDecodeError
+        raise InvalidRequest("The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise ValidationFailed([{"loc": ["body"], "msg": "The body must be a JSON object."}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [{"loc": ["body", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]
+        ) from exc
+
+
+__all__ = [
+    "LoginBody",
+    "PasswordChangeBody",
+    "RefreshBody",
+    "RegisterBody",
+    "parse_body",
+]

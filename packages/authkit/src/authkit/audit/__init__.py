@@ -1,0 +1,31 @@
+"""The audit log: pseudonymised JSONL events, multi-process rotation, a tail reader.
+
+``AuditLogger`` writes one JSON object per security event; ``Pseudonymizer``
+keeps raw usernames, emails and IP addresses out of it; ``RotatingFileWriter``
+(shared with the system log's ``RotatingJsonlHandler``) lets several processes
+append to and rotate one file without losing or tearing a line; ``read_events``
+returns the last N events for the admin view.
+"""
+
+from authkit.audit.handler import JsonLineFormatter, RotatingJsonlHandler
+from authkit.audit.logger import AuditEvent, AuditLogger, FieldValue, Listener, is_sensitive_name
+from authkit.audit.pseudonym import Pseudonymizer
+from authkit.audit.reader import parse_line, read_events, tail_lines
+from authkit.audit.rotation import RotatingFileWriter, RotationPolicy, list_archives
+
+__all__ = [
+    "AuditEvent",
+    "AuditLogger",
+    "FieldValue",
+    "JsonLineFormatter",
+    "Listener",
+    "Pseudonymizer",
+    "RotatingFileWriter",
+    "RotatingJsonlHandler",
+    "RotationPolicy",
+    "is_sensitive_name",
+    "list_archives",
+    "parse_line",
+    "read_events",
+    "tail_lines",
+]

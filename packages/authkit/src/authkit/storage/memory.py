@@ -1,0 +1,139 @@
+"""In-memory stores for tests and embedded use; same contracts as the SQL stores."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Callable
+from datetime import datetime
+
+from authkit.errors import Conflict
+from authkit.models import NewUser, RefreshTokenRecord, User, canonical
+from authkit.storage.protocols import RotationOutcome, RotationResult, SuccessorFactory
+
+
+class MemoryUserStore:
+    def __init__(self) -> None:
+        self._users: dict[str, User] = {}
+        self._lock = threading.Lock()
+
+    def create(self, new: NewUser) -> User:
+        keys = {canonical(new.username), canonical(new.email)}
+        with self._lock:
+            for existing in self._users.values():
+                if keys & {canonical(existing.username), canonical(existing.email)}:
+                    raise Conflict("The username or email is already registered.")
+            user = User(
+                id=new.id,
+                username=new.username,
+                email=new.email,
+                roles=tuple(sorted(new.roles)),
+                is_active=new.is_active,
+                mfa_enabled=False,
+                created_at=new.created_at,
+                last_login_at=None,
+                password_hash=new.password_hash,
+            )
+            self._users[user.id] = user
+            return user
+
+    def get(self, user_id: str) -> User | None:
+        return self._users.get(user_id)
+
+    def find_by_login(self, identifier: str) -> User | None:
+        key = canonical(identifier)
+        for user in list(self._users.values()):
+            if key in (canonical(user.username), canonical(user.email)):
+                return user
+        return None
+
+    def record_login(self, user_id: str, *, at: datetime, new_hash: str | None = None) -> None:
+        with self._lock:
+            user = self._users[user_id]
+            changes: dict[str, object] = {"last_login_at": at}
+            if new_hash is not None:
+                changes["password_hash"] = new_hash
+            self._users[user_id] = dataclasses.replace(user, **changes)  # type: ignore[arg-type]
+
+    def set_password(self, user_id: str, password_hash: str, *, at: datetime) -> None:
+        with self._lock:
+            self._users[user_id] = dataclasses.replace(
+                self._users[user_id], password_hash=password_hash, password_changed_at=at
+            )
+
+    def count_active(self) -> int:
+        return sum(1 for u in self._users.values() if u.is_active)
+
+    def ping(self) -> None:
+        return None
+
+
+class MemoryRefreshTokenStore:
+    def __init__(self) -> None:
+        self._by_hash: dict[str, RefreshTokenRecord] = {}
+        self._lock = threading.Lock()
+
+    def add(self, record: RefreshTokenRecord) -> None:
+        with self._lock:
+            self._by_hash[record.token_hash] = record
+
+    def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
+        return self._by_hash.get(token_hash)
+
+    def rotate(
+        self, token_hash: str, *, now: datetime, successor: SuccessorFactory
+    ) -> RotationResult:
+        with self._lock:
+            record = self._by_hash.get(token_hash)
+            if record is None:
+                return RotationResult(outcome=RotationOutcome.INVALID)
+            usable = (
+                record.used_at is None
+                and record.revoked_at is None
+                and record.expires_at > now
+                and record.family_expires_at > now
+            )
+            if usable:
+                consumed = dataclasses.replace(record, used_at=now)
+                new = successor(consumed)
+                self._by_hash[token_hash] = dataclasses.replace(consumed, replaced_by=new.jti)
+                self._by_hash[new.token_hash] = new
+                return RotationResult(
+                    outcome=RotationOutcome.ROTATED, consumed=consumed, successor=new
+                )
+            if record.used_at is not None:
+                self._revoke(lambda r: r.family_id == record.family_id, now)
+                return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
+            return RotationResult(outcome=RotationOutcome.INVALID, consumed=record)
+
+    def revoke_family(self, family_id: str, *, now: datetime) -> int:
+        with self._lock:
+            return self._revoke(lambda r: r.family_id == family_id, now)
+
+    def revoke_user(self, user_id: str, *, now: datetime, except_family: str | None = None) -> int:
+        with self._lock:
+            return self._revoke(
+                lambda r: r.user_id == user_id and r.family_id != except_family, now
+            )
+
+    def purge(self, *, now: datetime) -> int:
+        with self._lock:
+            dead = [
+                h
+                for h, r in self._by_hash.items()
+                if r.revoked_at is not None or r.expires_at <= now or r.family_expires_at <= now
+            ]
+            for h in dead:
+                del self._by_hash[h]
+            return len(dead)
+
+    def _revoke(self, match: Callable[[RefreshTokenRecord], bool], now: datetime) -> int:
+        count = 0
+        for h, r in list(self._by_hash.items()):
+            if r.revoked_at is None and match(r):
+                self._by_hash[h] = dataclasses.replace(r, revoked_at=now)
+                count += 1
+        return count
+
+
+__all__ = ["MemoryRefreshTokenStore", "MemoryUserStore"]

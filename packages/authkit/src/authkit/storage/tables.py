@@ -1,0 +1,88 @@
+"""SQLAlchemy 2.x table definitions for authkit's data.
+
+Apps include ``metadata`` in their own Alembic environment, so authkit's tables
+migrate with the rest of their schema. Case-insensitive uniqueness is enforced on
+``*_canonical`` columns holding the case-folded value: it works the same on SQLite
+and PostgreSQL and keeps Alembic's drift check exact (no expression indexes).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+users = Table(
+    "authkit_users",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("username", String(150), nullable=False),
+    Column("username_canonical", String(150), nullable=False, unique=True),
+    Column("email", String(320), nullable=False),
+    Column("email_canonical", String(320), nullable=False, unique=True),
+    Column("password_hash", String(255), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=false()),
+    Column("mfa_enabled", Boolean, nullable=False, server_default=false()),
+    Column("mfa_secret_encrypted", Text, nullable=True),
+    Column("mfa_last_step", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=True),
+    Column("password_changed_at", DateTime(timezone=True), nullable=True),
+    Index("ix_authkit_users_created_at_id", "created_at", "id"),
+)
+
+user_roles = Table(
+    "authkit_user_roles",
+    metadata,
+    Column(
+        "user_id",
+        String(36),
+        ForeignKey("authkit_users.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("role", String(64), primary_key=True),
+    Index("ix_authkit_user_roles_role_user_id", "role", "user_id"),
+)
+
+refresh_tokens = Table(
+    "authkit_refresh_tokens",
+    metadata,
+    Column("jti", String(36), primary_key=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("family_id", String(36), nullable=False, index=True),
+    Column(
+        "user_id",
+        String(36),
+        ForeignKey("authkit_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("family_expires_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("replaced_by", String(36), nullable=True),
+)
+
+__all__ = ["NAMING_CONVENTION", "metadata", "refresh_tokens", "user_roles", "users"]

@@ -1,0 +1,246 @@
+"""Brute-force throttling of sign-ins and registrations, on top of ``limits``.
+
+Online guessing is slowed down by four budgets (all configurable, see
+:class:`ThrottleRules`):
+
+- failures per (client address, username) pair, so one client cannot keep guessing
+  one account's password;
+- failures per client address across usernames, so one client cannot spray one
+  password over many accounts;
+- failures per account across addresses, so a botnet cannot guess one account's
+  password from many addresses (NIST SP 800-63B-4 §3.2.2, §5.2.2 in revision 3:
+  at most 100 consecutive failed attempts on one account);
+- registrations per client address, so accounts cannot be mass-created.
+
+Counting uses the moving-window strategy: it keeps one timestamp per counted event,
+so "5 failures within 60 s" holds for *every* 60 s span (a fixed window lets twice
+the budget through around a window boundary, and the sliding-window counter only
+approximates the count), and the moment a budget frees again is known exactly,
+which is what makes ``retry_after`` honest.
+
+Storage is chosen by a ``limits`` URI: ``memory://`` for one process, ``redis://``
+(or ``rediss://``, ``valkey://``) when several processes or hosts must share the
+counters. Redis connection options go in the URI query, for instance
+``redis://host:6379/0?socket_timeout=0.5&socket_connect_timeout=0.5`` so that a
+hung server cannot hang sign-ins. Errors of the storage itself propagate unchanged:
+throttling fails closed, and the caller decides how to answer (503, say).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import math
+import re
+import time
+import unicodedata
+import urllib.parse
+from dataclasses import dataclass, fields
+
+import limits.errors
+from limits import RateLimitItem, RateLimitItemPerSecond
+from limits.storage import MovingWindowSupport, Storage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter
+
+from authkit.errors import ConfigurationError, TooManyAttempts
+
+_KEY_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ThrottleRules:
+    """The throttling budgets: how many events each key may have within its window.
+
+    The defaults are those of the HTTP contract. ``account_failures`` must stay at
+    or below 100 to follow NIST SP 800-63B-4 §3.2.2, which caps consecutive failed
+    attempts on one account at 100; a successful sign-in resets the count.
+    """
+
+    pair_failures: int = 5
+    pair_window_seconds: int = 60
+    address_failures: int = 30
+    address_window_seconds: int = 60
+    account_failures: int = 100
+    account_window_seconds: int = 86_400
+    registrations: int = 10
+    registration_window_seconds: int = 3_600
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if type(value) is not int or value < 1:
+                raise ConfigurationError(
+                    f"ThrottleRules.{f.name} must be a positive integer, got {value!r}."
+                )
+
+
+DEFAULT_THROTTLE_RULES = ThrottleRules()
+
+
+@dataclass(frozen=True, slots=True)
+class _Budget:
+    """One rule: a tag that keeps its keys apart from the other rules', and its rate."""
+
+    tag: str
+    item: RateLimitItem
+
+    def identifiers(self, *values: str) -> tuple[str, ...]:
+        return (self.tag, *map(_digest, values))
+
+
+class LoginThrottle:
+    """Counts failed sign-ins and registrations, and refuses them past their budgets.
+
+    The sign-in flow is::
+
+        throttle.check_login(address, username)    # raises TooManyAttempts
+        ...authenticate...
+        throttle.record_failure(address, key)      # on a wrong password or MFA code
+        throttle.record_success(address, key)      # on success
+
+    where ``key`` is the account's canonical username when it is known (so the
+    email and the username of one account share its counters), else what was typed.
+    A pair that has exhausted its budget is refused whether the next password is
+    right or wrong, otherwise the throttle would leak which guess was correct.
+
+    Usernames are compared after NFKC normalisation, trimming and case folding, and
+    IP addresses in their canonical form (an IPv4-mapped IPv6 address counts as its
+    IPv4 address). Both reach the storage only as SHA-256 digests: no separator in a
+    username can make two (address, username) pairs share a counter.
+    """
+
+    def __init__(
+        self,
+        storage_uri: str = "memory://",
+        rules: ThrottleRules = DEFAULT_THROTTLE_RULES,
+        *,
+        key_prefix: str = "authkit",
+    ) -> None:
+        if not _KEY_PREFIX.fullmatch(key_prefix):
+            raise ConfigurationError(
+                "key_prefix must be 1-64 characters from [A-Za-z0-9_.:-], "
+                "starting with a letter or digit."
+            )
+        scheme = urllib.parse.urlsplit(storage_uri).scheme
+        try:
+            storage = storage_from_string(storage_uri)
+        except (limits.errors.ConfigurationError, ValueError) as exc:
+            # The URI may hold a password: name only its scheme.
+            raise ConfigurationError(
+                f"Cannot use the rate-limit storage of scheme {scheme!r}: {type(exc).__name__}."
+            ) from exc
+        if not isinstance(storage, Storage) or not isinstance(storage, MovingWindowSupport):
+            raise ConfigurationError(
+                f"The rate-limit storage of scheme {scheme!r} must be synchronous "
+                "and support the moving-window strategy."
+            )
+        self._storage: Storage = storage
+        self._limiter = MovingWindowRateLimiter(storage)
+        self._rules = rules
+
+        def budget(tag: str, amount: int, window: int) -> _Budget:
+            return _Budget(tag, RateLimitItemPerSecond(amount, window, namespace=key_prefix))
+
+        self._pair = budget("pair", rules.pair_failures, rules.pair_window_seconds)
+        self._address = budget("address", rules.address_failures, rules.address_window_seconds)
+        self._account = budget("account", rules.account_failures, rules.account_window_seconds)
+        self._registration = budget(
+            "registration", rules.registrations, rules.registration_window_seconds
+        )
+
+    @property
+    def rules(self) -> ThrottleRules:
+        return self._rules
+
+    def check_login(self, address: str, username: str) -> None:
+        """Refuse a sign-in attempt when its pair, address or account budget is spent.
+
+        Consumes nothing: only failures count (see :meth:`record_failure`).
+
+        :raises TooManyAttempts: with ``retry_after``, the whole seconds after which
+            none of the exhausted budgets refuses this attempt any more.
+        """
+        addr, user = _normalize_address(address), _normalize_username(username)
+        waits = [
+            stats.reset_time
+            for budget, ids in (
+                (self._pair, self._pair.identifiers(addr, user)),
+                (self._address, self._address.identifiers(addr)),
+                (self._account, self._account.identifiers(user)),
+            )
+            if (stats := self._limiter.get_window_stats(budget.item, *ids)).remaining <= 0
+        ]
+        if waits:
+            raise TooManyAttempts(retry_after=_seconds_until(max(waits)))
+
+    def record_failure(self, address: str, username: str) -> None:
+        """Count one failed sign-in (wrong password or MFA code) against all three budgets.
+
+        A budget that is already full is left as it is: the attempt was refused anyway,
+        and the budget frees when its oldest failure leaves the window.
+        """
+        addr, user = _normalize_address(address), _normalize_username(username)
+        self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
+        self._limiter.hit(self._address.item, *self._address.identifiers(addr))
+        self._limiter.hit(self._account.item, *self._account.identifiers(user))
+
+    def record_success(self, address: str, username: str) -> None:
+        """Forget the failures of this pair and of this account after a successful sign-in.
+
+        The account budget counts *consecutive* failures (NIST SP 800-63B-4 §3.2.2).
+        The address budget is kept: a client that guessed one password right must not
+        win a fresh budget to spray over other accounts.
+        """
+        addr, user = _normalize_address(address), _normalize_username(username)
+        self._limiter.clear(self._pair.item, *self._pair.identifiers(addr, user))
+        self._limiter.clear(self._account.item, *self._account.identifiers(user))
+
+    def register_attempt(self, address: str) -> None:
+        """Count one registration attempt from ``address``, or refuse it past the budget.
+
+        Checking and counting are one atomic step of the storage, so concurrent
+        attempts cannot overshoot the budget. Call it before any work is done.
+
+        :raises TooManyAttempts: when the address has used its registration budget.
+        """
+        ids = self._registration.identifiers(_normalize_address(address))
+        if not self._limiter.hit(self._registration.item, *ids):
+            stats = self._limiter.get_window_stats(self._registration.item, *ids)
+            raise TooManyAttempts(retry_after=_seconds_until(stats.reset_time))
+
+    def ping(self) -> bool:
+        """Whether the storage answers, for readiness checks."""
+        return bool(self._storage.check())
+
+
+def _normalize_username(username: str) -> str:
+    folded = unicodedata.normalize("NFKC", username).strip().casefold()
+    return unicodedata.normalize("NFKC", folded)
+
+
+def _normalize_address(address: str) -> str:
+    text = address.strip()
+    try:
+        ip = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ip)
+
+
+def _digest(value: str) -> str:
+    # surrogatepass: JSON can carry lone surrogates, and they must not crash the throttle.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _seconds_until(reset_time: float) -> int:
+    """Whole seconds strictly past ``reset_time``, at least 1.
+
+    ``floor + 1`` rather than ``ceil``: some storages still count an event at exactly
+    the end of its window, so waiting exactly ``reset_time - now`` could be refused.
+    """
+    return max(1, math.floor(reset_time - time.time()) + 1)
+
+
+__all__ = ["DEFAULT_THROTTLE_RULES", "LoginThrottle", "ThrottleRules"]
