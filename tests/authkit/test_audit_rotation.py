@@ -257,3 +257,24 @@ def test_a_forked_child_gets_its_own_lock(tmp_path: Path) -> None:
     assert os.waitstatus_to_exitcode(status) == 0
     writer.write(line(1))
     assert numbers(path) == [0, 1]
+
+
+def test_a_failed_compression_keeps_the_plain_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Disk full while compressing must not lose the archive nor the line being written."""
+    path = tmp_path / "a+b.jsonl"  # regex characters in the name, too
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gzip, "open", no_space)
+    writer = RotatingFileWriter(path, rotation=RotationPolicy(max_bytes=30, compress=True))
+    writer.write(line(0))
+    writer.write(line(1))
+    [archive] = list_archives(path)
+    assert archive.name.endswith(".jsonl")
+    assert all_numbers(path) == [0, 1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [archive.name, "a+b.jsonl", "a+b.jsonl.lock"]
+    )

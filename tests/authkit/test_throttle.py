@@ -225,17 +225,17 @@ def test_success_elsewhere_keeps_another_pairs_budget(make_throttle: MakeThrottl
     refusal(throttle, ADDR, "alice")
 
 
-FULLWIDTH_ALICE = "\uff41\uff4c\uff49\uff43\uff45"
-
-
-@pytest.mark.parametrize("variant", ["Alice", " alice ", "ALICE", FULLWIDTH_ALICE, "aLiCe"])
-def test_usernames_are_counted_after_normalisation(
-    make_throttle: MakeThrottle, variant: str
+@pytest.mark.parametrize(
+    ("name", "variant"),
+    [("alice", "Alice"), ("alice", " alice\t"), ("alice", "ALICE"), ("stra\u00dfe", "STRASSE")],
+)
+def test_usernames_are_counted_case_folded_and_trimmed(
+    make_throttle: MakeThrottle, name: str, variant: str
 ) -> None:
     throttle = make_throttle(pair_failures=2, account_failures=2)
-    throttle.record_failure(ADDR, "alice")
+    throttle.record_failure(ADDR, name)
     throttle.record_failure(ADDR, variant)
-    refusal(throttle, ADDR, "alice")
+    refusal(throttle, ADDR, name)
     refusal(throttle, OTHER_ADDR, variant)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from authkit.storage import metadata
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.pool import NullPool
 
 
 def alembic_config(database_url: str) -> Config:
@@ -28,4 +31,32 @@ def check(database_url: str) -> None:
     command.check(alembic_config(database_url))
 
 
-__all__ = ["alembic_config", "check", "downgrade", "upgrade"]
+def remaining_tables(database_url: str) -> list[str]:
+    """Tables other than Alembic's own bookkeeping table (empty after ``downgrade base``)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        names = inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    return sorted(n for n in names if n != "alembic_version")
+
+
+def round_trip(database_url: str) -> None:
+    """The migration gate: upgrade an empty database, check for drift, downgrade to empty.
+
+    Raises ``RuntimeError`` naming what went wrong.
+    """
+    if remaining_tables(database_url):
+        raise RuntimeError("The database is not empty; the round trip needs an empty one.")
+    upgrade(database_url)
+    missing = sorted(set(metadata.tables) - set(remaining_tables(database_url)))
+    if missing:
+        raise RuntimeError(f"upgrade head did not create: {', '.join(missing)}")
+    check(database_url)
+    downgrade(database_url)
+    left = remaining_tables(database_url)
+    if left:
+        raise RuntimeError(f"downgrade base left tables behind: {', '.join(left)}")
+
+
+__all__ = ["alembic_config", "check", "downgrade", "remaining_tables", "round_trip", "upgrade"]

@@ -37,6 +37,7 @@ from authkit.keys import (
 from authkit.models import NewUser, RefreshTokenRecord, User, canonical
 from authkit.passwords import Argon2Parameters, PasswordHasher
 from authkit.service import AuditSink, AuthService, Principal, TokenPair
+from authkit.throttle import DEFAULT_THROTTLE_RULES, LoginThrottle, ThrottleRules
 from authkit.tokens import (
     AccessClaims,
     AccessTokenConfig,
@@ -55,6 +56,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
 
 __all__ = [
     "DEFAULT_ALGORITHM",
+    "DEFAULT_THROTTLE_RULES",
     "AccessClaims",
     "AccessTokenConfig",
     "AccessTokens",
@@ -78,6 +80,7 @@ __all__ = [
     "KeyRingFile",
     "KeyRingSource",
     "KeyStatus",
+    "LoginThrottle",
     "MfaRequired",
     "NewUser",
     "NotFound",
@@ -90,6 +93,7 @@ __all__ = [
     "SigningKey",
     "StaticKeyRingSource",
     "SystemClock",
+    "ThrottleRules",
     "TokenPair",
     "TokenReused",
     "TooManyAttempts",

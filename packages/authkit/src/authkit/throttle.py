@@ -33,7 +33,6 @@ import ipaddress
 import math
 import re
 import time
-import unicodedata
 import urllib.parse
 from dataclasses import dataclass, fields
 
@@ -103,8 +102,8 @@ class LoginThrottle:
     A pair that has exhausted its budget is refused whether the next password is
     right or wrong, otherwise the throttle would leak which guess was correct.
 
-    Usernames are compared after NFKC normalisation, trimming and case folding, and
-    IP addresses in their canonical form (an IPv4-mapped IPv6 address counts as its
+    Usernames are compared trimmed and case-folded, and IP addresses in their
+    canonical form (an IPv4-mapped IPv6 address counts as its
     IPv4 address). Both reach the storage only as SHA-256 digests: no separator in a
     username can make two (address, username) pairs share a counter.
     """
@@ -214,8 +213,8 @@ class LoginThrottle:
 
 
 def _normalize_username(username: str) -> str:
-    folded = unicodedata.normalize("NFKC", username).strip().casefold()
-    return unicodedata.normalize("NFKC", folded)
+    # The same form as authkit.models.canonical, so the service's keys meet ours.
+    return username.strip().casefold()
 
 
 def _normalize_address(address: str) -> str:

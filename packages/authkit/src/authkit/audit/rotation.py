@@ -19,6 +19,8 @@ up in the wrong archive or vanish when it is compressed. This writer fixes that:
 * threads of one process are serialised by a ``threading.Lock``; descriptors are
   reopened in a forked child, because ``flock`` locks belong to the open file
   description, which a fork shares.
+
+External rotators (logrotate) do not take the lock: let this writer rotate.
 """
 
 from __future__ import annotations
@@ -77,6 +79,15 @@ def _archive_pattern(path: Path) -> re.Pattern[str]:
     return re.compile(rf"{stem}\.(\d{{8}}T\d{{6}}Z)(?:\.(\d+))?{suffix}(\.gz)?")
 
 
+def _scan(path: Path) -> list[tuple[str, int, Path]]:
+    pattern = _archive_pattern(path)
+    try:
+        matches = [(pattern.fullmatch(e.name), e.path) for e in os.scandir(path.parent)]
+    except FileNotFoundError:
+        return []
+    return sorted((m[1], int(m[2] or 0), Path(p)) for m, p in matches if m)
+
+
 def list_archives(path: Path) -> list[Path]:
     """The archives of ``path``, oldest first.
 
@@ -84,23 +95,7 @@ def list_archives(path: Path) -> list[Path]:
     where ``n`` counts rotations within one second; ordering is by the parsed
     (time, n), not by the raw name, which would put ``.1`` before the bare name.
     """
-    pattern = _archive_pattern(path)
-    found: list[tuple[str, int, Path]] = []
-    try:
-        entries = list(os.scandir(path.parent))
-    except FileNotFoundError:
-        return []
-    for entry in entries:
-        match = pattern.fullmatch(entry.name)
-        if match:
-            found.append((match[1], int(match[2] or 0), Path(entry.path)))
-    return [archive for _, _, archive in sorted(found)]
-
-
-def _archive_time(path: Path, archive: Path) -> datetime:
-    match = _archive_pattern(path).fullmatch(archive.name)
-    assert match is not None
-    return datetime.strptime(match[1], _STAMP_FORMAT).replace(tzinfo=UTC)
+    return [archive for _, _, archive in _scan(path)]
 
 
 def _archive_path(path: Path, now: datetime) -> Path:
@@ -131,14 +126,13 @@ def _compress(archive: Path) -> Path:
 
 def _purge(path: Path, policy: RotationPolicy, now: datetime) -> list[Path]:
     """Delete archives beyond ``backup_count`` or older than ``retention_seconds``."""
-    archives = list_archives(path)
-    doomed: list[Path] = []
-    if policy.backup_count is not None:
-        keep = len(archives) - policy.backup_count
-        doomed, archives = archives[: max(keep, 0)], archives[max(keep, 0) :]
+    archives = _scan(path)
+    excess = 0 if policy.backup_count is None else max(len(archives) - policy.backup_count, 0)
+    doomed = [archive for _, _, archive in archives[:excess]]
     if policy.retention_seconds is not None:
         horizon = now - timedelta(seconds=policy.retention_seconds)
-        doomed += [a for a in archives if _archive_time(path, a) < horizon]
+        stamp = horizon.astimezone(UTC).strftime(_STAMP_FORMAT)  # fixed width: sorts as text
+        doomed += [archive for when, _, archive in archives[excess:] if when < stamp]
     for archive in doomed:
         archive.unlink(missing_ok=True)
     return doomed
@@ -331,6 +325,5 @@ class RotatingFileWriter:
 
 
 _KEEP_EVERYTHING = RotationPolicy(max_bytes=None, backup_count=None, compress=False)
-
 
 __all__ = ["RotatingFileWriter", "RotationPolicy", "list_archives"]

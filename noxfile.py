@@ -1,0 +1,75 @@
+"""Every developer task is a nox session. ``uv run nox -l`` lists them.
+
+Most sessions run in the project's own uv environment (``uv run --frozen``), so
+they use exactly the locked versions and cost no extra install; the
+``core_without_flask`` session builds a separate environment on purpose.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["tests", "core_without_flask", "lint", "typecheck", "migrations", "docs"]
+
+SOURCES = [
+    "packages/authkit/src",
+    "packages/authkit-flask/src",
+    "examples/flight_app/src",
+]
+
+
+def _uv_run(session: nox.Session, *args: str) -> None:
+    session.run("uv", "run", "--frozen", *args, external=True)
+
+
+@nox.session(venv_backend="none")
+def tests(session: nox.Session) -> None:
+    """The whole test suite (PostgreSQL/Redis tests run when their URLs are set)."""
+    _uv_run(session, "pytest", *session.posargs)
+
+
+@nox.session(python="3.11")
+def core_without_flask(session: nox.Session) -> None:
+    """The core's tests in an environment where flask is not installed at all."""
+    session.install(
+        "./packages/authkit",
+        "pytest",
+        "pytest-timeout",
+        "pytest-benchmark",
+        "hypothesis",
+        "redis",
+        "psycopg[binary]",
+    )
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util, sys; "
+        "sys.exit('flask is installed' if importlib.util.find_spec('flask') else 0)",
+    )
+    session.run("pytest", "tests/authkit", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def lint(session: nox.Session) -> None:
+    """ruff lint and ruff format --check."""
+    _uv_run(session, "ruff", "check", ".")
+    _uv_run(session, "ruff", "format", "--check", ".")
+
+
+@nox.session(venv_backend="none")
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict over the three packages and the tests."""
+    _uv_run(session, "mypy", *SOURCES, "tests", "noxfile.py", "scripts")
+
+
+@nox.session(venv_backend="none")
+def migrations(session: nox.Session) -> None:
+    """upgrade head / alembic check / downgrade base on empty SQLite and PostgreSQL."""
+    _uv_run(session, "python", "scripts/check_migrations.py")
+
+
+@nox.session(venv_backend="none")
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with warnings as errors."""
+    _uv_run(session, "mkdocs", "build", "--strict", "--site-dir", "site")
