@@ -8,78 +8,21 @@ stops it with SIGTERM and expects a clean, graceful exit.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
 pytestmark = pytest.mark.e2e
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+StartServer = Callable[..., Any]
 
 
-def _wait_ready(base: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"flight-app serve exited early with {process.returncode}")
-        try:
-            if httpx.get(f"{base}/health/ready", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise AssertionError("flight-app serve did not become ready in time")
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes], Path]]:
-    port = _free_port()
-    executable = Path(sys.executable).with_name("flight-app")
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "FLIGHT_APP_INSTANCE_PATH": str(tmp_path / "instance"),
-        "FLIGHT_APP_HOST": "127.0.0.1",
-        "FLIGHT_APP_PORT": str(port),
-        "FLIGHT_APP_WORKERS": "2",
-    }
-    env.pop("FLIGHT_APP_DATABASE_URL", None)
-    log = (tmp_path / "serve.log").open("wb")
-    process = subprocess.Popen(  # noqa: S603 - our own entry point
-        [str(executable), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_ready(base, process)
-        yield base, process, tmp_path
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        log.close()
-
-
-def test_register_login_me_errors_and_graceful_stop(
-    server: tuple[str, subprocess.Popen[bytes], Path],
-) -> None:
-    base, process, tmp_path = server
-    with httpx.Client(base_url=base, timeout=10) as client:
+def test_register_login_me_errors_and_graceful_stop(start_server: StartServer) -> None:
+    server = start_server(workers="2")
+    with httpx.Client(base_url=server.base_url, timeout=10) as client:
         credentials = {"username": "e2e-user", "password": "violet marmalade drifts at noon"}
         created = client.post(
             "/auth/register", json={**credentials, "email": "e2e-user@example.com"}
@@ -110,10 +53,21 @@ def test_register_login_me_errors_and_graceful_stop(
         assert wrong.status_code == 401
         assert wrong.json()["code"] == "invalid_credentials"
 
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=30) == 0
+        # Two workers: each scrape, whichever worker answers, sees every request.
+        for _ in range(4):
+            scrape = client.get("/metrics")
+            assert scrape.status_code == 200
+            assert (
+                'authkit_requests_total{method="POST",route="/auth/register",status="201"} 1.0'
+                in scrape.text
+            )
+            assert 'authkit_auth_failures_total{reason="invalid_credentials"} 1.0' in scrape.text
+            assert "authkit_active_users 2.0" in scrape.text  # the seeded admin and e2e-user
 
-    raw = (tmp_path / "instance" / "auth.jsonl").read_text()
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=30) == 0
+
+    raw = (server.instance / "auth.jsonl").read_text()
     events = [(e["event"], e["outcome"]) for e in map(json.loads, raw.splitlines())]
     assert ("register", "success") in events
     assert ("login", "success") in events

@@ -26,6 +26,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         readiness_checks=_readiness_checks(components),
         trusted_proxies=settings.trusted_proxies,
         max_content_length=settings.max_content_length,
+        metrics_mode=settings.metrics,
+        metrics_token=(
+            settings.metrics_token.get_secret_value() if settings.metrics_token else None
+        ),
+        active_users=components.users.count_active,
     )
     return app
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,6 +156,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         components.close()
     for name, password in report.generated_passwords.items():
         print(f"Generated password for {name!r} (shown once): {password}")
+    _prepare_metrics_dir(settings.instance_path / "prometheus")
     url = f"http://{settings.host}:{settings.port}"
     print(f"Starting flight-app ({settings.app_env}) at {url}", flush=True)
     command = [
@@ -169,6 +171,13 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # gunicorn takes over the process (and its signals) with our own interpreter.
         os.execv(sys.executable, command)  # noqa: S606
     return _serve_tailing(command, settings.effective_log_dir / "system.jsonl")
+
+
+def _prepare_metrics_dir(folder: Path) -> None:
+    """A fresh multiprocess folder for prometheus_client, exported before gunicorn forks."""
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _serve_tailing(command: list[str], log_path: Path) -> int:

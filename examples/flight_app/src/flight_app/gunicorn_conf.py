@@ -8,6 +8,7 @@ exits.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from flight_app.settings import load_settings
@@ -29,3 +30,11 @@ proc_name = "flight-app"
 
 def when_ready(server: Any) -> None:
     print(f"flight-app is serving at http://{bind}", flush=True)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Drop a dead worker's live-gauge files so scrapes stay correct."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
-from authkit.storage import metadata
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
+
+from authkit.storage import metadata
 
 
 def alembic_config(database_url: str) -> Config:

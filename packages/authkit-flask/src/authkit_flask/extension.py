@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, g, request
@@ -23,6 +23,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authkit import AuthkitError, AuthService, KeyRingSource
 from authkit_flask.blueprints import auth_blueprint, health_blueprint, jwks_blueprint
+from authkit_flask.metrics import (
+    MetricsMode,
+    metrics_blueprint,
+    record_auth_failure,
+    record_request,
+)
 from authkit_flask.problem import problem, problem_from_error
 from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve_ids
 from authkit_flask.state import EXTENSION_KEY, AuthKitState, ReadinessCheck
@@ -52,6 +58,9 @@ class AuthKit:
         trusted_proxies: int = 0,
         max_content_length: int = 1024 * 1024,
         content_security_policy: str = DEFAULT_CSP,
+        metrics_mode: MetricsMode = "public",
+        metrics_token: str | None = None,
+        active_users: Callable[[], int] | None = None,
     ) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("AuthKit is already registered on this app.")
@@ -66,6 +75,9 @@ class AuthKit:
         app.register_blueprint(auth_blueprint)
         app.register_blueprint(health_blueprint)
         app.register_blueprint(jwks_blueprint)
+        app.register_blueprint(
+            metrics_blueprint(mode=metrics_mode, token=metrics_token, active_users=active_users)
+        )
         app.register_error_handler(AuthkitError, _handle_authkit_error)
         app.register_error_handler(HTTPException, _handle_http_exception)
         app.register_error_handler(Exception, _handle_unexpected)
@@ -92,12 +104,14 @@ def _finish_response(csp: str) -> Any:
             response.headers.setdefault("Content-Security-Policy", csp)
             response.headers.setdefault("X-Frame-Options", "DENY")
         started = g.get("authkit_started")
+        route = request.url_rule.rule if request.url_rule else None
+        record_request(request.method, route, response.status_code)
         access_logger.info(
             "request",
             extra={
                 "method": request.method,
                 "path": request.path,
-                "route": request.url_rule.rule if request.url_rule else None,
+                "route": route,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2)
                 if started
@@ -116,6 +130,7 @@ def _end_request(_exc: BaseException | None) -> None:
 
 
 def _handle_authkit_error(error: AuthkitError) -> Response:
+    record_auth_failure(error.code)
     return problem_from_error(error)
 
 

@@ -1,0 +1,120 @@
+"""Prometheus metrics, correct across gunicorn workers.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``flight-app serve`` sets and wipes it before
+gunicorn forks), every worker writes its samples to that folder and a scrape of
+any worker aggregates all of them; without it, the process registry is used.
+The active-user gauge is read from the store at scrape time and reported with
+``mostrecent``, so whichever worker answers sets the figure.
+"""
+
+from __future__ import annotations
+
+import hmac
+import os
+from collections.abc import Callable
+from typing import Literal
+
+from flask import Blueprint, Response, current_app, request
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+    multiprocess,
+)
+
+from authkit_flask.problem import problem
+
+MetricsMode = Literal["off", "public", "token"]
+
+REQUESTS = Counter(
+    "authkit_requests_total", "HTTP requests answered.", ["method", "route", "status"]
+)
+AUTH_FAILURES = Counter(
+    "authkit_auth_failures_total", "Refused authentication attempts by reason.", ["reason"]
+)
+ACTIVE_USERS = Gauge(
+    "authkit_active_users", "Accounts that are active.", multiprocess_mode="mostrecent"
+)
+
+AUTH_FAILURE_CODES = frozenset(
+    {
+        "invalid_credentials",
+        "account_disabled",
+        "mfa_required",
+        "invalid_otp",
+        "invalid_token",
+        "token_reused",
+        "too_many_attempts",
+        "forbidden",
+    }
+)
+
+METRICS_CONFIG_KEY = "authkit_metrics"
+
+
+def record_request(method: str, route: str | None, status: int) -> None:
+    # Unmatched paths share one label value so probes cannot blow up cardinality.
+    REQUESTS.labels(method=method, route=route or "<unmatched>", status=str(status)).inc()
+
+
+def record_auth_failure(code: str) -> None:
+    if code in AUTH_FAILURE_CODES:
+        AUTH_FAILURES.labels(reason=code).inc()
+
+
+def _registry() -> CollectorRegistry:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return registry
+    return REGISTRY
+
+
+def metrics_blueprint(
+    *,
+    mode: MetricsMode,
+    token: str | None,
+    active_users: Callable[[], int] | None,
+) -> Blueprint:
+    """``GET /metrics``: 404 when off, public, or behind a static bearer token."""
+    if mode == "token" and not token:
+        raise ValueError("metrics mode 'token' needs a metrics token")
+    blueprint = Blueprint("authkit_metrics", __name__)
+
+    @blueprint.get("/metrics")
+    def metrics() -> Response:
+        if mode == "off":
+            return problem("not_found", "The requested URL was not found.", status=404)
+        if mode == "token":
+            scheme, _, presented = request.headers.get("Authorization", "").partition(" ")
+            expected = (token or "").encode()
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                presented.strip().encode(), expected
+            ):
+                return problem(
+                    "invalid_token",
+                    "A valid metrics token is required.",
+                    status=401,
+                )
+        if active_users is not None:
+            try:
+                ACTIVE_USERS.set(active_users())
+            except Exception:  # the store being down must not break the scrape
+                current_app.logger.warning("active user count unavailable")
+        return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+
+    return blueprint
+
+
+__all__ = [
+    "ACTIVE_USERS",
+    "AUTH_FAILURES",
+    "REQUESTS",
+    "MetricsMode",
+    "metrics_blueprint",
+    "record_auth_failure",
+    "record_request",
+]

@@ -1,0 +1,99 @@
+"""Starting ``flight-app serve`` as a real process on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+
+@dataclass
+class Server:
+    base_url: str
+    process: subprocess.Popen[bytes]
+    instance: Path
+    log: Path
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _wait_ready(server: Server, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            output = server.log.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"serve exited early ({server.process.returncode}):\n{output}")
+        try:
+            if httpx.get(f"{server.base_url}/health/ready", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("flight-app serve did not become ready in time")
+
+
+StartServer = Callable[..., Server]
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Factory: ``start_server(instance=..., **FLIGHT_APP_overrides)``; all stopped after."""
+    started: list[Server] = []
+    logs: list[object] = []
+
+    def start(instance: Path | None = None, **settings: str) -> Server:
+        instance = instance or tmp_path / "instance"
+        port = free_port()
+        env = {key: value for key, value in os.environ.items() if not key.startswith("FLIGHT_APP_")}
+        env.update(
+            {
+                "APP_ENV": "test",
+                "FLIGHT_APP_INSTANCE_PATH": str(instance),
+                "FLIGHT_APP_HOST": "127.0.0.1",
+                "FLIGHT_APP_PORT": str(port),
+            }
+        )
+        env.update({f"FLIGHT_APP_{k.upper()}": v for k, v in settings.items()})
+        log = tmp_path / f"serve-{port}.log"
+        handle = log.open("wb")
+        logs.append(handle)
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("flight-app")), "serve"],
+            env=env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+        server = Server(f"http://127.0.0.1:{port}", process, instance, log)
+        started.append(server)
+        _wait_ready(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+    for handle in logs:
+        handle.close()  # type: ignore[attr-defined]
