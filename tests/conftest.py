@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from authkit.storage import create_engine, metadata
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+
+from authkit.storage import create_engine, create_schema
 
 POSTGRES_ENV = "AUTHKIT_TEST_POSTGRES_URL"
 REDIS_ENV = "AUTHKIT_TEST_REDIS_URL"
@@ -78,6 +79,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def engine(database_url: str) -> Iterator[Engine]:
     """An engine on an empty database with authkit's tables created."""
     eng = create_engine(database_url)
-    metadata.create_all(eng)
+    create_schema(eng)
     yield eng
     eng.dispose()

@@ -9,8 +9,9 @@ from authkit.storage.protocols import (
     SuccessorFactory,
     UserStore,
 )
+from authkit.storage.schema import create_schema
 from authkit.storage.sql import SqlRefreshTokenStore, SqlUserStore
-from authkit.storage.tables import metadata, refresh_tokens, user_roles, users
+from authkit.storage.tables import metadata, recovery_codes, refresh_tokens, user_roles, users
 
 __all__ = [
     "MemoryRefreshTokenStore",
@@ -23,7 +24,9 @@ __all__ = [
     "SuccessorFactory",
     "UserStore",
     "create_engine",
+    "create_schema",
     "metadata",
+    "recovery_codes",
     "refresh_tokens",
     "user_roles",
     "users",

@@ -49,6 +49,21 @@ users = Table(
     Column("last_login_at", DateTime(timezone=True), nullable=True),
     Column("password_changed_at", DateTime(timezone=True), nullable=True),
     Index("ix_authkit_users_created_at_id", "created_at", "id"),
+    Index("ix_authkit_users_is_active_created_at_id", "is_active", "created_at", "id"),
+    # Substring search (``?q=``) on PostgreSQL: trigram GIN indexes serve
+    # ``LIKE '%q%'``. Other databases get a plain index they may ignore.
+    Index(
+        "ix_authkit_users_username_trgm",
+        "username_canonical",
+        postgresql_using="gin",
+        postgresql_ops={"username_canonical": "gin_trgm_ops"},
+    ),
+    Index(
+        "ix_authkit_users_email_trgm",
+        "email_canonical",
+        postgresql_using="gin",
+        postgresql_ops={"email_canonical": "gin_trgm_ops"},
+    ),
 )
 
 user_roles = Table(
@@ -85,4 +100,27 @@ refresh_tokens = Table(
     Column("replaced_by", String(36), nullable=True),
 )
 
-__all__ = ["NAMING_CONVENTION", "metadata", "refresh_tokens", "user_roles", "users"]
+recovery_codes = Table(
+    "authkit_recovery_codes",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column(
+        "user_id",
+        String(36),
+        ForeignKey("authkit_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True), nullable=True),
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "metadata",
+    "recovery_codes",
+    "refresh_tokens",
+    "user_roles",
+    "users",
+]
