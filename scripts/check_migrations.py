@@ -14,9 +14,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from flight_app.migrate import round_trip
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+
+from flight_app.migrate import round_trip
 
 
 def _sqlite() -> None:

@@ -31,6 +31,8 @@ class KeyRingFile:
             raw = self.path.read_text(encoding="utf-8")
         except FileNotFoundError as exc:
             raise KeyRingError(f"Key ring file {self.path} does not exist.") from exc
+        except UnicodeDecodeError as exc:
+            raise KeyRingError(f"Key ring file {self.path} is not UTF-8 text.") from exc
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:

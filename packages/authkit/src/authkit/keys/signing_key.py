@@ -15,6 +15,7 @@ from typing import Any, Literal
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, HMACAlgorithm, OKPAlgorithm, RSAAlgorithm
 
+from authkit.clock import utc
 from authkit.errors import KeyRingError
 
 Algorithm = Literal["RS256", "ES256", "EdDSA", "HS256"]
@@ -123,7 +124,7 @@ class SigningKey:
             kid = str(jwk["kid"])
             alg = jwk["alg"]
             status = KeyStatus(jwk["status"])
-            created_at = datetime.fromisoformat(str(jwk["created_at"]))
+            created_at = utc(datetime.fromisoformat(str(jwk["created_at"])))
         except (KeyError, ValueError) as exc:
             raise KeyRingError(
                 "A key ring entry is missing kid, alg, status or created_at."

@@ -84,8 +84,10 @@ class PasswordHasher:
         return f"PasswordHasher({self.parameters!r})"
 
 
-def _normalise(password: str) -> str:
-    return unicodedata.normalize("NFC", password)
+def _normalise(password: str) -> bytes:
+    # surrogatepass: JSON can carry lone surrogates; they are a wrong password, not a
+    # crash. For every valid string the bytes are exactly its UTF-8, so hashes match.
+    return unicodedata.normalize("NFC", password).encode("utf-8", "surrogatepass")
 
 
 __all__ = ["Argon2Parameters", "PasswordHasher"]

@@ -6,6 +6,7 @@ import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from authkit.errors import Conflict
 from authkit.models import NewUser, RefreshTokenRecord, User, canonical
@@ -63,6 +64,11 @@ class MemoryUserStore:
 
     def count_active(self) -> int:
         return sum(1 for u in self._users.values() if u.is_active)
+
+    def _replace(self, user_id: str, **changes: Any) -> None:
+        """Swap in an updated copy of a record (records are frozen)."""
+        with self._lock:
+            self._users[user_id] = dataclasses.replace(self._users[user_id], **changes)
 
     def ping(self) -> None:
         return None

@@ -91,7 +91,13 @@ class AccessTokens:
 
     def verify(self, token: str) -> AccessClaims:
         """Validate a token; every failure is ``InvalidToken`` with no detail for attackers."""
-        if not isinstance(token, str) or len(token) > self.config.max_token_bytes:
+        # A compact JWS is ASCII (base64url and dots): anything else is refused before
+        # parsing (a lone surrogate would crash the UTF-8 encode), and len() is bytes.
+        if (
+            not isinstance(token, str)
+            or len(token) > self.config.max_token_bytes
+            or not token.isascii()
+        ):
             raise InvalidToken()
         try:
             header = jwt.get_unverified_header(token)

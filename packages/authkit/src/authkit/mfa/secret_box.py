@@ -1,0 +1,50 @@
+"""Encryption at rest for TOTP secrets (Fernet: AES-128-CBC + HMAC-SHA256).
+
+Keys are derived with HKDF from the configured key material, so an operator may
+give any high-entropy string. Several keys may be given: the first encrypts, all
+decrypt (``MultiFernet``), which is how the key is rotated without a migration.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from authkit.errors import ConfigurationError
+
+_MIN_KEY_CHARS = 16
+
+
+def _derive(material: str) -> Fernet:
+    if len(material) < _MIN_KEY_CHARS:
+        raise ConfigurationError("The MFA encryption key must be at least 16 characters.")
+    raw = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"authkit-mfa-v1").derive(
+        material.encode()
+    )
+    return Fernet(base64.urlsafe_b64encode(raw))
+
+
+class SecretBox:
+    def __init__(self, keys: Sequence[str]) -> None:
+        if not keys:
+            raise ConfigurationError("At least one MFA encryption key is needed.")
+        self._fernet = MultiFernet([_derive(k) for k in keys])
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, ciphertext: str) -> str:
+        try:
+            return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigurationError("A stored MFA secret cannot be decrypted.") from exc
+
+    def __repr__(self) -> str:
+        return "SecretBox(<keys hidden>)"
+
+
+__all__ = ["SecretBox"]

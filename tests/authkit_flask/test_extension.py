@@ -1,0 +1,478 @@
+"""The Flask adapter on its own: a tiny app wired to an ``AuthService`` on memory stores.
+
+No ``flight_app`` here: whatever the reference app adds, the extension, its
+decorators, its problem+json helper, its request ids and its log format have to
+work for any Flask app.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from authkit import (
+    AccessTokenConfig,
+    AccessTokens,
+    Argon2Parameters,
+    AuthService,
+    KeyRing,
+    PasswordHasher,
+    RefreshTokens,
+    StaticKeyRingSource,
+)
+from authkit.audit import AuditLogger, Pseudonymizer
+from authkit.passwords import PasswordPolicy
+from authkit.storage import MemoryRefreshTokenStore, MemoryUserStore
+from authkit.throttle import LoginThrottle
+from authkit_flask import (
+    PROBLEM_CONTENT_TYPE,
+    AuthKit,
+    JsonFormatter,
+    TraceIdFilter,
+    current_principal,
+    current_trace_id,
+    get_state,
+    login_required,
+    problem,
+    roles_required,
+)
+from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve_ids
+
+PASSWORD = "violet-harbour-7-lanterns"
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+
+@login_required
+def whoami() -> dict[str, Any]:
+    """Any signed-in user."""
+    return {"username": current_principal().user.username}
+
+
+@roles_required("admin")
+def admin_report() -> dict[str, Any]:
+    """Only for admins."""
+    return {"report": "ok", "roles": list(current_principal().user.roles)}
+
+
+@roles_required("admin", "auditor")
+def audit_report() -> dict[str, Any]:
+    return {"report": "audit"}
+
+
+@pytest.fixture(scope="module")
+def keyring() -> KeyRing:
+    return KeyRing.generate(now=datetime.now(UTC))
+
+
+@pytest.fixture
+def service(tmp_path: Path, keyring: KeyRing) -> Iterator[AuthService]:
+    audit = AuditLogger(
+        tmp_path / "auth.jsonl",
+        pseudonymizer=Pseudonymizer(b"adapter-test-pseudonym-key-0123"),
+        trace_id_provider=current_trace_id,
+    )
+    yield AuthService(
+        users=MemoryUserStore(),
+        hasher=PasswordHasher(Argon2Parameters(time_cost=1, memory_cost=1024)),
+        policy=PasswordPolicy.nist(),
+        throttle=LoginThrottle("memory://"),
+        access_tokens=AccessTokens(
+            StaticKeyRingSource(keyring),
+            AccessTokenConfig(issuer="adapter-test", audience="adapter-test"),
+        ),
+        refresh_tokens=RefreshTokens(MemoryRefreshTokenStore()),
+        audit=audit,
+    )
+    audit.close()
+
+
+@pytest.fixture
+def app(service: AuthService, keyring: KeyRing) -> Flask:
+    app = Flask("adapter_test")
+    AuthKit(app, service=service, keys=StaticKeyRingSource(keyring))
+    app.add_url_rule("/whoami", view_func=whoami)
+    app.add_url_rule("/admin-report", view_func=admin_report)
+    app.add_url_rule("/audit-report", view_func=audit_report)
+
+    @app.get("/page")
+    def page() -> str:
+        return "<p>hello</p>"
+
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("internal detail that must not leak")
+
+    @app.get("/logs")
+    def logs() -> dict[str, Any]:
+        logging.getLogger("adapter_test.view").info("inside the view", extra={"answer": 42})
+        return {"trace_id": current_trace_id()}
+
+    return app
+
+
+def access_token(service: AuthService, username: str, roles: tuple[str, ...] = ("user",)) -> str:
+    service.create_user(
+        username=username, email=f"{username}@example.com", password=PASSWORD, roles=roles
+    )
+    pair = service.login(identifier=username, password=PASSWORD, address="192.0.2.1")
+    return pair.access_token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def problem_body(response: Any, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status
+    assert response.mimetype == PROBLEM_CONTENT_TYPE
+    body: dict[str, Any] = json.loads(response.get_data(as_text=True))
+    assert body["type"] == f"urn:authkit:error:{code}"
+    assert body["code"] == code
+    assert body["status"] == status
+    return body
+
+
+# -- registration ---------------------------------------------------------------------
+
+
+def test_registering_the_extension_twice_raises_runtime_error(
+    app: Flask, service: AuthService, keyring: KeyRing
+) -> None:
+    with pytest.raises(RuntimeError, match="already registered"):
+        AuthKit(app, service=service, keys=StaticKeyRingSource(keyring))
+    with pytest.raises(RuntimeError):
+        AuthKit().init_app(app, service=service, keys=StaticKeyRingSource(keyring))
+
+
+def test_init_app_keeps_state_in_app_extensions(service: AuthService, keyring: KeyRing) -> None:
+    app = Flask("late_init")
+    extension = AuthKit()
+    extension.init_app(
+        app, service=service, keys=StaticKeyRingSource(keyring), max_content_length=2048
+    )
+    assert get_state(app).service is service
+    assert app.config["MAX_CONTENT_LENGTH"] == 2048
+    assert not hasattr(extension, "app")
+
+
+def test_get_state_of_an_app_without_the_extension_raises() -> None:
+    with pytest.raises(RuntimeError, match="not initialised"):
+        get_state(Flask("bare"))
+
+
+def test_the_blueprints_of_the_contract_are_registered(app: Flask) -> None:
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert {
+        "/auth/register",
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+        "/auth/logout-all",
+        "/auth/me",
+        "/auth/password",
+        "/health/live",
+        "/health/ready",
+        "/.well-known/jwks.json",
+    } <= rules
+
+
+# -- decorators -----------------------------------------------------------------------
+
+
+def test_login_required_refuses_a_request_without_a_token(app: Flask) -> None:
+    response = app.test_client().get("/whoami")
+    problem_body(response, 401, "invalid_token")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_login_required_serves_a_valid_token(app: Flask, service: AuthService) -> None:
+    token = access_token(service, "carol")
+    response = app.test_client().get("/whoami", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.get_json() == {"username": "carol"}
+
+
+def test_roles_required_gives_403_forbidden_without_the_role(
+    app: Flask, service: AuthService
+) -> None:
+    token = access_token(service, "carol")
+    response = app.test_client().get("/admin-report", headers=bearer(token))
+    problem_body(response, 403, "forbidden")
+    assert "WWW-Authenticate" not in response.headers
+
+
+def test_roles_required_serves_a_user_with_the_role(app: Flask, service: AuthService) -> None:
+    token = access_token(service, "root", roles=("admin", "user"))
+    response = app.test_client().get("/admin-report", headers=bearer(token))
+    assert response.status_code == 200
+    assert response.get_json() == {"report": "ok", "roles": ["admin", "user"]}
+
+
+def test_roles_required_needs_every_listed_role(app: Flask, service: AuthService) -> None:
+    token = access_token(service, "root", roles=("admin", "user"))
+    response = app.test_client().get("/audit-report", headers=bearer(token))
+    problem_body(response, 403, "forbidden")
+
+
+def test_roles_required_without_a_token_gives_401_not_403(app: Flask) -> None:
+    response = app.test_client().get("/admin-report")
+    problem_body(response, 401, "invalid_token")
+
+
+def test_decorated_views_keep_their_name_and_docstring() -> None:
+    assert whoami.__name__ == "whoami"
+    assert admin_report.__name__ == "admin_report"
+    assert admin_report.__doc__ == "Only for admins."
+    assert audit_report.__name__ == "audit_report"
+
+
+def test_decorated_views_get_their_own_endpoints(app: Flask) -> None:
+    endpoints = {rule.rule: rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints["/whoami"] == "whoami"
+    assert endpoints["/admin-report"] == "admin_report"
+    assert endpoints["/audit-report"] == "audit_report"
+
+
+# -- problem details ------------------------------------------------------------------
+
+
+@pytest.fixture
+def bound_trace() -> Iterator[str]:
+    token = bind_trace_id("trace-unit-1")
+    yield "trace-unit-1"
+    reset_trace_id(token)
+
+
+def test_problem_builds_an_rfc9457_body(app: Flask, bound_trace: str) -> None:
+    with app.test_request_context():
+        response = problem("conflict", "That name is taken.")
+    assert response.status_code == 409
+    assert response.mimetype == PROBLEM_CONTENT_TYPE
+    assert json.loads(response.get_data(as_text=True)) == {
+        "type": "urn:authkit:error:conflict",
+        "title": "Conflict",
+        "status": 409,
+        "detail": "That name is taken.",
+        "code": "conflict",
+        "trace_id": bound_trace,
+    }
+
+
+def test_problem_extra_members_never_override_the_standard_ones(
+    app: Flask, bound_trace: str
+) -> None:
+    with app.test_request_context():
+        response = problem(
+            "validation_error",
+            "Bad fields.",
+            extra={"errors": [{"loc": ["body"], "msg": "x"}], "code": "other", "status": 200},
+        )
+    body = json.loads(response.get_data(as_text=True))
+    assert body["errors"] == [{"loc": ["body"], "msg": "x"}]
+    assert body["code"] == "validation_error"
+    assert body["status"] == 422
+
+
+def test_problem_status_override_headers_and_unknown_codes(app: Flask, bound_trace: str) -> None:
+    with app.test_request_context():
+        custom = problem("invalid_request", "Odd.", status=418, headers={"X-Extra": "1"})
+        unknown = problem("no_such_code", "Hm.")
+    assert custom.status_code == 418
+    assert custom.headers["X-Extra"] == "1"
+    assert json.loads(custom.get_data(as_text=True))["title"]
+    assert unknown.status_code == 500
+
+
+def test_problem_adds_retry_after_and_www_authenticate(app: Flask, bound_trace: str) -> None:
+    with app.test_request_context():
+        throttled = problem("too_many_attempts", "Slow down.", extra={"retry_after": 17})
+        unauthenticated = problem("invalid_token", "No.")
+    assert throttled.status_code == 429
+    assert throttled.headers["Retry-After"] == "17"
+    assert unauthenticated.status_code == 401
+    assert unauthenticated.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_an_unexpected_error_gives_500_without_its_message(app: Flask) -> None:
+    response = app.test_client().get("/boom")
+    body = problem_body(response, 500, "internal_error")
+    assert "internal detail" not in response.get_data(as_text=True)
+    assert body["trace_id"] == response.headers["X-Request-ID"]
+
+
+def test_core_errors_from_the_blueprints_are_problems(app: Flask, service: AuthService) -> None:
+    access_token(service, "carol")
+    response = app.test_client().post(
+        "/auth/login", json={"username": "carol", "password": "not-the-password"}
+    )
+    problem_body(response, 401, "invalid_credentials")
+
+
+# -- headers and health ---------------------------------------------------------------
+
+
+def test_security_headers_and_a_csp_on_html(app: Flask) -> None:
+    client = app.test_client()
+    html = client.get("/page")
+    assert html.headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in html.headers["Content-Security-Policy"]
+    data = client.get("/health/live")
+    assert data.headers["X-Content-Type-Options"] == "nosniff"
+    assert data.headers["X-Request-ID"]
+
+
+def test_readiness_names_the_failing_and_the_hung_checks(
+    service: AuthService, keyring: KeyRing
+) -> None:
+    release = threading.Event()
+
+    def failing() -> None:
+        raise ConnectionError("down")
+
+    def hung() -> None:
+        release.wait(5)
+
+    app = Flask("readiness")
+    AuthKit(
+        app,
+        service=service,
+        keys=StaticKeyRingSource(keyring),
+        readiness_checks={"database": lambda: None, "cache": failing, "queue": hung},
+    )
+    get_state(app).readiness_timeout = 0.2
+    try:
+        response = app.test_client().get("/health/ready")
+    finally:
+        release.set()
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "cache": "unavailable", "queue": "timeout"},
+    }
+
+
+# -- request ids ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_id", "traceparent", "expected"),
+    [
+        pytest.param("abc", None, ("abc", "abc"), id="valid-request-id"),
+        pytest.param("A.b_c-9", None, ("A.b_c-9", "A.b_c-9"), id="all-allowed-characters"),
+        pytest.param("r" * 128, None, ("r" * 128, "r" * 128), id="128-characters"),
+        pytest.param(None, TRACEPARENT, (TRACE_ID, TRACE_ID), id="traceparent-only"),
+        pytest.param("req-1", TRACEPARENT, ("req-1", TRACE_ID), id="both"),
+        pytest.param("req-2", f"  {TRACEPARENT} ", ("req-2", TRACE_ID), id="padded-traceparent"),
+        pytest.param(
+            "req-3", f"00-{'0' * 32}-00f067aa0ba902b7-01", ("req-3", "req-3"), id="zero-trace-id"
+        ),
+        pytest.param("req-4", "garbage", ("req-4", "req-4"), id="garbage-traceparent"),
+    ],
+)
+def test_resolve_ids_known_cases(
+    request_id: str | None, traceparent: str | None, expected: tuple[str, str]
+) -> None:
+    assert resolve_ids(request_id, traceparent) == expected
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    [None, "", "r" * 129, "has space", "semi;colon", "slash/", "new\nline", "caf\u00e9"],
+)
+def test_resolve_ids_replaces_a_missing_or_invalid_request_id(request_id: str | None) -> None:
+    new_id, trace_id = resolve_ids(request_id, None)
+    assert new_id != request_id
+    assert new_id == trace_id
+    assert len(new_id) == 32
+    int(new_id, 16)
+    assert resolve_ids(request_id, None)[0] != new_id
+
+
+def test_the_request_id_is_echoed_and_bound_only_during_the_request(app: Flask) -> None:
+    response = app.test_client().get("/logs", headers={"X-Request-ID": "req-echo"})
+    assert response.headers["X-Request-ID"] == "req-echo"
+    assert response.get_json() == {"trace_id": "req-echo"}
+    assert current_trace_id() is None
+
+
+# -- log format -----------------------------------------------------------------------
+
+
+def _record(message: str = "hello %s", args: tuple[Any, ...] = ("world",)) -> logging.LogRecord:
+    return logging.LogRecord("adapter.test", logging.INFO, __file__, 1, message, args, None)
+
+
+def test_json_formatter_writes_the_bound_trace_id_and_extras(bound_trace: str) -> None:
+    record = _record()
+    record.user_count = 3
+    line = json.loads(JsonFormatter().format(record))
+    assert line["trace_id"] == bound_trace
+    assert line["message"] == "hello world"
+    assert line["level"] == "INFO"
+    assert line["logger"] == "adapter.test"
+    assert line["user_count"] == 3
+    assert "ts" in line
+
+
+def test_json_formatter_outside_a_request_has_a_null_trace_id() -> None:
+    line = json.loads(JsonFormatter().format(_record()))
+    assert "trace_id" in line
+    assert line["trace_id"] is None
+
+
+def test_json_formatter_includes_the_exception() -> None:
+    try:
+        raise ValueError("kaput")
+    except ValueError:
+        record = logging.LogRecord(
+            "adapter.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
+        )
+    line = json.loads(JsonFormatter().format(record))
+    assert "ValueError: kaput" in line["exc_info"]
+
+
+def test_trace_id_filter_stamps_records(bound_trace: str) -> None:
+    record = _record()
+    assert TraceIdFilter().filter(record)
+    assert getattr(record, "trace_id", None) == bound_trace
+    kept = _record()
+    kept.trace_id = "already-set"
+    TraceIdFilter().filter(kept)
+    assert getattr(kept, "trace_id", None) == "already-set"
+
+
+def test_log_lines_written_while_serving_carry_the_request_trace_id(app: Flask) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    handler.addFilter(TraceIdFilter())
+    loggers = [logging.getLogger("adapter_test.view"), logging.getLogger("authkit_flask.access")]
+    previous = [(lg.level, lg.propagate) for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(handler)
+        lg.setLevel(logging.INFO)
+        lg.propagate = False
+    try:
+        app.test_client().get("/logs", headers={"traceparent": TRACEPARENT})
+    finally:
+        for lg, (level, propagate) in zip(loggers, previous, strict=True):
+            lg.removeHandler(handler)
+            lg.setLevel(level)
+            lg.propagate = propagate
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [line["logger"] for line in lines] == ["adapter_test.view", "authkit_flask.access"]
+    assert all(line["trace_id"] == TRACE_ID for line in lines)
+    assert lines[0]["answer"] == 42
+    assert lines[1]["status"] == 200
+    assert lines[1]["path"] == "/logs"
