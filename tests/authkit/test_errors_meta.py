@@ -83,25 +83,9 @@ def test_every_error_is_constructible_with_a_safe_default() -> None:
         assert error.code in repr(instance)
 
 
-SERVER_SIDE = {"authkit_error", "configuration_error", "keyring_error"}
-
-
 @pytest.mark.parametrize(
     "code",
-    [
-        pytest.param(
-            e.code,
-            id=e.code,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="server-side code not in STATUS_BY_CODE yet (falls back to 500); "
-                "authkit_flask/problem.py should map it explicitly",
-            ),
-        )
-        if e.code in SERVER_SIDE
-        else pytest.param(e.code, id=e.code)
-        for e in ERRORS
-    ],
+    [pytest.param(e.code, id=e.code) for e in ERRORS],
 )
 def test_every_code_has_an_http_status(code: str) -> None:
     """The adapter's one table maps every code to a status (no silent 500 fallback)."""

@@ -354,12 +354,16 @@ def test_missing_file_load_raises_keyring_error(tmp_path: Path) -> None:
         KeyRingFile(tmp_path / "absent.json").load()
 
 
-def test_mtime_ns(tmp_path: Path) -> None:
-    """mtime_ns is None for an absent file and a number once written."""
+def test_fingerprint_changes_with_every_save(tmp_path: Path) -> None:
+    """None for an absent file; every save (a new inode) changes it, even within one tick."""
     file = KeyRingFile(tmp_path / "keyring.json")
-    assert file.mtime_ns() is None
-    file.save(KeyRing.generate("HS256", now=NOW))
-    assert isinstance(file.mtime_ns(), int)
+    assert file.fingerprint() is None
+    ring = KeyRing.generate("HS256", now=NOW)
+    file.save(ring)
+    first = file.fingerprint()
+    file.save(ring)
+    assert first is not None
+    assert file.fingerprint() != first
 
 
 # -- no leaks -----------------------------------------------------------------------

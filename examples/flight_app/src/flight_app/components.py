@@ -24,8 +24,9 @@ from authkit import (
     RefreshTokens,
 )
 from authkit.audit import AuditLogger, Pseudonymizer, RotationPolicy
+from authkit.mfa import MfaService, SecretBox, Totp, TotpConfig
 from authkit.passwords.policy import PasswordPolicy
-from authkit.storage import SqlRefreshTokenStore, SqlUserStore, create_engine
+from authkit.storage import SqlMfaStore, SqlRefreshTokenStore, SqlUserStore, create_engine
 from authkit.throttle import LoginThrottle, ThrottleRules
 from flight_app.settings import Settings
 
@@ -55,6 +56,24 @@ def password_policy(settings: Settings) -> PasswordPolicy:
     # "flight", not "flight-app": the policy splits names at punctuation, and "app"
     # alone would ban ordinary words such as "happy".
     return PasswordPolicy.nist(service_name="flight")
+
+
+def mfa_service(settings: Settings, engine: Engine) -> MfaService:
+    """TOTP with secrets encrypted at rest.
+
+    ``mfa_encryption_key`` may list several comma-separated keys (the first
+    encrypts, all decrypt) for rotation. Outside prod, where the key is optional,
+    one is derived from ``secret_key`` so development needs no extra setting.
+    """
+    if settings.mfa_encryption_key is not None:
+        keys = [k.strip() for k in settings.mfa_encryption_key.get_secret_value().split(",")]
+    else:
+        keys = ["mfa:" + settings.secret_key.get_secret_value()]
+    return MfaService(
+        store=SqlMfaStore(engine),
+        box=SecretBox([k for k in keys if k]),
+        totp=Totp(TotpConfig(issuer=SERVICE_NAME)),
+    )
 
 
 def build_components(
@@ -117,6 +136,8 @@ def build_components(
         ),
         audit=audit,
         registration_open=settings.registration_open,
+        mfa=mfa_service(settings, engine),
+        mfa_required_roles=frozenset(settings.mfa_required_roles),
     )
     return Components(
         settings=settings,

@@ -38,13 +38,14 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Final, Literal, Self, get_args
+from typing import Annotated, Any, Final, Literal, Self, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
@@ -257,6 +258,9 @@ class Settings(BaseSettings):
     argon2_memory_cost: int = Field(default=OWASP_ARGON2_MEMORY_COST, ge=8)
     argon2_parallelism: int = Field(default=1, ge=1)
     password_policy: Literal["nist", "pci", "classic"] = "nist"  # noqa: S105 - a name
+    # Accounts with any of these roles must enrol TOTP before they get full tokens.
+    # From the environment as a comma-separated list: FLIGHT_APP_MFA_REQUIRED_ROLES=admin,ops
+    mfa_required_roles: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # Brute-force throttling: limit attempts per window seconds
     throttle_pair_limit: int = Field(default=5, gt=0)
@@ -301,6 +305,13 @@ class Settings(BaseSettings):
             env_settings,
             _ConfigFileSource(settings_cls, config_dir / f"{app_env}.toml"),
         )
+
+    @field_validator("mfa_required_roles", mode="before")
+    @classmethod
+    def _split_roles(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("database_url", "redis_url", "keyring_path", "log_dir", mode="before")
     @classmethod

@@ -3,7 +3,12 @@
 from importlib.metadata import PackageNotFoundError, version
 
 from authkit_flask.blueprints.auth import client_address
-from authkit_flask.decorators import current_principal, login_required, roles_required
+from authkit_flask.decorators import (
+    current_principal,
+    enrolment_allowed,
+    login_required,
+    roles_required,
+)
 from authkit_flask.extension import DEFAULT_CSP, AuthKit
 from authkit_flask.log_format import JsonFormatter, TraceIdFilter
 from authkit_flask.problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem
@@ -28,6 +33,7 @@ __all__ = [
     "client_address",
     "current_principal",
     "current_trace_id",
+    "enrolment_allowed",
     "get_state",
     "login_required",
     "problem",

@@ -26,12 +26,14 @@ def current_principal() -> Principal:
     return principal
 
 
-def _authenticate() -> Principal:
+def _authenticate(*, allow_mfa_enrolment: bool = False) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("A bearer access token is required.")
-    principal = get_state().service.authenticate_access_token(token.strip())
+    principal = get_state().service.authenticate_access_token(
+        token.strip(), allow_mfa_enrolment=allow_mfa_enrolment
+    )
     g.authkit_principal = principal
     return principal
 
@@ -40,6 +42,21 @@ def login_required(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         _authenticate()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def enrolment_allowed(view: Callable[P, R]) -> Callable[P, R]:
+    """Like ``login_required``, but also open to accounts that must still enrol MFA.
+
+    For the enrolment endpoints themselves (and ``/auth/me``): an account whose
+    role requires a second factor gets tokens that work only here until it enrols.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        _authenticate(allow_mfa_enrolment=True)
         return view(*args, **kwargs)
 
     return wrapper
@@ -61,4 +78,4 @@ def roles_required(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorator
 
 
-__all__ = ["current_principal", "login_required", "roles_required"]
+__all__ = ["current_principal", "enrolment_allowed", "login_required", "roles_required"]

@@ -22,7 +22,12 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authkit import AuthkitError, AuthService, KeyRingSource
-from authkit_flask.blueprints import auth_blueprint, health_blueprint, jwks_blueprint
+from authkit_flask.blueprints import (
+    auth_blueprint,
+    health_blueprint,
+    jwks_blueprint,
+    mfa_blueprint,
+)
 from authkit_flask.metrics import (
     MetricsMode,
     metrics_blueprint,
@@ -75,6 +80,8 @@ class AuthKit:
         app.register_blueprint(auth_blueprint)
         app.register_blueprint(health_blueprint)
         app.register_blueprint(jwks_blueprint)
+        if service.mfa is not None:
+            app.register_blueprint(mfa_blueprint)
         app.register_blueprint(
             metrics_blueprint(mode=metrics_mode, token=metrics_token, active_users=active_users)
         )

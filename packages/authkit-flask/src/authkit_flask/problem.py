@@ -21,6 +21,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "invalid_credentials": 401,
     "account_disabled": 403,
     "mfa_required": 401,
+    "mfa_enrolment_required": 403,
     "invalid_otp": 401,
     "invalid_token": 401,
     "token_reused": 401,
@@ -31,6 +32,10 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "too_many_attempts": 429,
     "service_unavailable": 503,
     "internal_error": 500,
+    # Server-side misconfiguration: the client did nothing wrong.
+    "authkit_error": 500,
+    "configuration_error": 500,
+    "keyring_error": 500,
 }
 
 TITLE_BY_STATUS: Mapping[int, str] = {

@@ -43,6 +43,15 @@ class RefreshBody(_Body):
     refresh_token: str = Field(min_length=1, max_length=_MAX_TOKEN)
 
 
+class OtpBody(_Body):
+    otp: str = Field(min_length=1, max_length=16)
+
+
+class SecondFactorBody(_Body):
+    otp: str | None = Field(default=None, min_length=1, max_length=16)
+    recovery_code: str | None = Field(default=None, min_length=1, max_length=64)
+
+
 class PasswordChangeBody(_Body):
     current_password: str = Field(min_length=1, max_length=_MAX_SECRET)
     new_password: str = Field(min_length=1, max_length=_MAX_SECRET)
@@ -68,8 +77,10 @@ def parse_body(request: Request, model: type[Model]) -> Model:
 
 __all__ = [
     "LoginBody",
+    "OtpBody",
     "PasswordChangeBody",
     "RefreshBody",
     "RegisterBody",
+    "SecondFactorBody",
     "parse_body",
 ]

@@ -84,6 +84,13 @@ class MfaRequired(AuthkitError):
     default_message = "A one-time code is required for this account."
 
 
+class MfaEnrolmentRequired(AuthkitError):
+    """The account's role requires MFA; only the enrolment endpoints are open until then."""
+
+    code = "mfa_enrolment_required"
+    default_message = "Enrol a second factor (TOTP) before using this endpoint."
+
+
 class InvalidOtp(AuthkitError):
     code = "invalid_otp"
     default_message = "The one-time code is invalid."
@@ -148,6 +155,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidToken",
     "KeyRingError",
+    "MfaEnrolmentRequired",
     "MfaRequired",
     "NotFound",
     "RegistrationClosed",

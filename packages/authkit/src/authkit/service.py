@@ -15,12 +15,17 @@ from typing import Protocol
 from authkit.clock import Clock, SystemClock
 from authkit.errors import (
     AccountDisabled,
+    ConfigurationError,
     InvalidCredentials,
+    InvalidOtp,
     InvalidToken,
+    MfaEnrolmentRequired,
+    MfaRequired,
     RegistrationClosed,
     TokenReused,
     TooManyAttempts,
 )
+from authkit.mfa.service import MfaService, TotpEnrolment
 from authkit.models import NewUser, User, canonical
 from authkit.passwords.hashing import PasswordHasher
 from authkit.storage.protocols import UserStore
@@ -29,6 +34,9 @@ from authkit.tokens.refresh import IssuedRefreshToken, RefreshTokens
 from authkit.users import validate_identity
 
 AuditValue = str | int | bool | None | list[str]
+
+MFA_ENROLMENT_SCOPE = "mfa_enrolment"
+"""Scope of the tokens given to accounts that must enrol a second factor first."""
 
 
 class PasswordPolicyLike(Protocol):
@@ -89,6 +97,8 @@ class AuthService:
         audit: AuditSink,
         clock: Clock | None = None,
         registration_open: bool = True,
+        mfa: MfaService | None = None,
+        mfa_required_roles: frozenset[str] = frozenset(),
     ) -> None:
         self.users = users
         self.hasher = hasher
@@ -99,6 +109,10 @@ class AuthService:
         self.audit = audit
         self.clock = clock or SystemClock()
         self.registration_open = registration_open
+        self.mfa = mfa
+        self.mfa_required_roles = mfa_required_roles
+        if mfa_required_roles and mfa is None:
+            raise ConfigurationError("mfa_required_roles needs an MfaService.")
 
     # -- accounts ---------------------------------------------------------------
 
@@ -149,7 +163,15 @@ class AuthService:
 
     # -- sign-in ----------------------------------------------------------------
 
-    def login(self, *, identifier: str, password: str, address: str) -> TokenPair:
+    def login(
+        self,
+        *,
+        identifier: str,
+        password: str,
+        address: str,
+        otp: str | None = None,
+        recovery_code: str | None = None,
+    ) -> TokenPair:
         """Authenticate and start a new session (refresh-token family).
 
         Order matters: the throttle is checked before any argon2 work, unknown
@@ -183,12 +205,15 @@ class AuthService:
                 reason="account_disabled",
             )
             raise AccountDisabled()
+        amr: tuple[str, ...] = ("pwd",)
+        if user.mfa_enabled:
+            amr = ("pwd", self._second_factor(user, otp, recovery_code, address, account_key))
         new_hash = (
             self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
         )
         self.users.record_login(user.id, at=self.clock.now(), new_hash=new_hash)
         self.throttle.record_success(address, account_key)
-        pair = self._start_session(user)
+        pair = self._start_session(user, amr)
         self.audit.log(
             "login",
             outcome="success",
@@ -205,13 +230,68 @@ class AuthService:
         )
         raise InvalidCredentials()
 
-    def _start_session(self, user: User) -> TokenPair:
-        refresh = self.refresh_tokens.start_family(user.id, user.roles)
-        return self._pair(user, refresh)
+    def _second_factor(
+        self,
+        user: User,
+        otp: str | None,
+        recovery_code: str | None,
+        address: str,
+        account_key: str,
+    ) -> str:
+        """Check the second factor after a correct password; wrong codes count as failures.
 
-    def _pair(self, user: User, refresh: IssuedRefreshToken) -> TokenPair:
+        Returns the RFC 8176 ``amr`` value for the factor used.
+        """
+        if self.mfa is None:
+            raise ConfigurationError("An account has MFA enabled but no MfaService is set.")
+        try:
+            method = self.mfa.verify(user, otp=otp, recovery_code=recovery_code)
+        except MfaRequired:
+            self.audit.log(
+                "login",
+                outcome="pending",
+                actor=user.id,
+                client_address=address,
+                reason="mfa_required",
+            )
+            raise
+        except InvalidOtp:
+            self.throttle.record_failure(address, account_key)
+            self.audit.log(
+                "mfa.verify",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="invalid_otp",
+            )
+            raise
+        if method == "recovery_code":
+            self.audit.log(
+                "mfa.recovery_used",
+                outcome="success",
+                actor=user.id,
+                client_address=address,
+                remaining=self.mfa.store.remaining_recovery_codes(user.id),
+            )
+            return "mfa"  # RFC 8176 has no value for recovery codes; "mfa" is the closest
+        return "otp"
+
+    def needs_mfa_enrolment(self, user: User) -> bool:
+        return not user.mfa_enabled and bool(self.mfa_required_roles & set(user.roles))
+
+    def _start_session(self, user: User, amr: tuple[str, ...] = ("pwd",)) -> TokenPair:
+        refresh = self.refresh_tokens.start_family(user.id, user.roles)
+        return self._pair(user, refresh, amr)
+
+    def _pair(
+        self, user: User, refresh: IssuedRefreshToken, amr: tuple[str, ...] = ()
+    ) -> TokenPair:
         access = self.access_tokens.issue(
-            subject=user.id, roles=user.roles, session_id=refresh.record.family_id
+            subject=user.id,
+            roles=user.roles,
+            session_id=refresh.record.family_id,
+            scope=MFA_ENROLMENT_SCOPE if self.needs_mfa_enrolment(user) else None,
+            amr=amr,
         )
         return TokenPair(
             access_token=access.token,
@@ -261,13 +341,87 @@ class AuthService:
             "logout.all", outcome="success", actor=user.id, client_address=address, revoked=revoked
         )
 
-    def authenticate_access_token(self, token: str) -> Principal:
-        """Verify a bearer token and load its user; inactive or deleted users are refused."""
+    def authenticate_access_token(
+        self, token: str, *, allow_mfa_enrolment: bool = False
+    ) -> Principal:
+        """Verify a bearer token and load its user; inactive or deleted users are refused.
+
+        Tokens of accounts that must still enrol a second factor only pass where
+        ``allow_mfa_enrolment`` is set (the enrolment endpoints).
+        """
         claims = self.access_tokens.verify(token)
         user = self.users.get(claims.subject)
         if user is None or not user.is_active:
             raise InvalidToken()
+        if not allow_mfa_enrolment and (
+            claims.scope == MFA_ENROLMENT_SCOPE or self.needs_mfa_enrolment(user)
+        ):
+            raise MfaEnrolmentRequired()
         return Principal(user=user, claims=claims)
+
+    # -- second factor ----------------------------------------------------------
+
+    def _require_mfa(self) -> MfaService:
+        if self.mfa is None:
+            raise ConfigurationError("MFA is not configured.")
+        return self.mfa
+
+    def totp_setup(self, *, principal: Principal, address: str) -> TotpEnrolment:
+        enrolment = self._require_mfa().setup(principal.user)
+        self.audit.log(
+            "mfa.setup", outcome="success", actor=principal.user.id, client_address=address
+        )
+        return enrolment
+
+    def totp_enable(self, *, principal: Principal, otp: str, address: str) -> list[str]:
+        user = principal.user
+        key = canonical(user.username)
+        self.throttle.check_login(address, key)
+        try:
+            codes = self._require_mfa().enable(user, otp)
+        except InvalidOtp:
+            self.throttle.record_failure(address, key)
+            self.audit.log(
+                "mfa.enable",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="invalid_otp",
+            )
+            raise
+        self.audit.log("mfa.enable", outcome="success", actor=user.id, client_address=address)
+        return codes
+
+    def totp_disable(
+        self,
+        *,
+        principal: Principal,
+        otp: str | None,
+        recovery_code: str | None,
+        address: str,
+    ) -> None:
+        user = principal.user
+        key = canonical(user.username)
+        self.throttle.check_login(address, key)
+        try:
+            method = self._require_mfa().disable(user, otp=otp, recovery_code=recovery_code)
+        except (InvalidOtp, MfaRequired):
+            self.throttle.record_failure(address, key)
+            self.audit.log(
+                "mfa.disable",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="invalid_otp",
+            )
+            raise InvalidOtp() from None
+        self.audit.log(
+            "mfa.disable",
+            outcome="success",
+            actor=user.id,
+            client_address=address,
+            method=method,
+        )
 
     def change_password(
         self, *, principal: Principal, current_password: str, new_password: str, address: str
@@ -298,6 +452,7 @@ class AuthService:
 
 
 __all__ = [
+    "MFA_ENROLMENT_SCOPE",
     "AuditSink",
     "AuthService",
     "PasswordPolicyLike",

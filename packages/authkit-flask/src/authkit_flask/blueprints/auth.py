@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from authkit_flask.decorators import current_principal, login_required
+from authkit_flask.decorators import current_principal, enrolment_allowed, login_required
 from authkit_flask.responses import token_response, user_json
 from authkit_flask.schemas import (
     LoginBody,
@@ -39,7 +39,11 @@ def register() -> tuple[Response, int]:
 def login() -> Response:
     body = parse_body(request, LoginBody)
     pair = get_state().service.login(
-        identifier=body.username, password=body.password, address=client_address()
+        identifier=body.username,
+        password=body.password,
+        address=client_address(),
+        otp=body.otp,
+        recovery_code=body.recovery_code,
     )
     return token_response(pair)
 
@@ -59,14 +63,14 @@ def logout() -> tuple[str, int]:
 
 
 @auth_blueprint.post("/logout-all")
-@login_required
+@enrolment_allowed
 def logout_all() -> tuple[str, int]:
     get_state().service.logout_all(user=current_principal().user, address=client_address())
     return "", 204
 
 
 @auth_blueprint.get("/me")
-@login_required
+@enrolment_allowed
 def me() -> Response:
     return jsonify(user_json(current_principal().user))
 

@@ -39,11 +39,14 @@ class KeyRingFile:
             raise KeyRingError(f"Key ring file {self.path} is not valid JSON.") from exc
         return KeyRing.from_jwk_set(data)
 
-    def mtime_ns(self) -> int | None:
+    def fingerprint(self) -> tuple[int, int, int] | None:
+        """(inode, mtime, size): every save replaces the file, so the inode changes
+        even when two saves land within one timestamp tick."""
         try:
-            return self.path.stat().st_mtime_ns
+            stat = self.path.stat()
         except FileNotFoundError:
             return None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def save(self, ring: KeyRing) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,8 @@ class AccessClaims:
     expires_at: datetime
     kid: str
     session_id: str | None = None
+    scope: str | None = None
+    amr: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,9 +67,20 @@ class AccessTokens:
         self._clock = clock or SystemClock()
 
     def issue(
-        self, *, subject: str, roles: tuple[str, ...], session_id: str | None = None
+        self,
+        *,
+        subject: str,
+        roles: tuple[str, ...],
+        session_id: str | None = None,
+        scope: str | None = None,
+        amr: tuple[str, ...] = (),
     ) -> IssuedAccessToken:
-        """Sign an access token; ``session_id`` (claim ``sid``) names the refresh family."""
+        """Sign an access token.
+
+        ``session_id`` (claim ``sid``) names the refresh family; ``scope`` narrows
+        what the token may do (RFC 9068 §2.2.3); ``amr`` lists how the user
+        authenticated (RFC 8176: ``pwd``, ``otp``).
+        """
         key = self._keys.current().active
         now = self._clock.now()
         claims: dict[str, Any] = {
@@ -81,6 +94,10 @@ class AccessTokens:
         }
         if session_id is not None:
             claims["sid"] = session_id
+        if scope is not None:
+            claims["scope"] = scope
+        if amr:
+            claims["amr"] = list(amr)
         token = jwt.encode(
             claims,
             key.signing_key,
@@ -138,7 +155,7 @@ class AccessTokens:
         skew = self.config.clock_skew_seconds
         exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
         sub, jti, roles = claims.get("sub"), claims.get("jti"), claims.get("roles", [])
-        sid = claims.get("sid")
+        sid, scope, amr = claims.get("sid"), claims.get("scope"), claims.get("amr", [])
         numbers_ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat, nbf))
         if not numbers_ok or not isinstance(sub, str) or not isinstance(jti, str) or not sub:
             raise InvalidToken()
@@ -148,6 +165,10 @@ class AccessTokens:
         if exp <= now - skew or iat > now + skew or nbf > now + skew:
             raise InvalidToken()
         if sid is not None and not isinstance(sid, str):
+            raise InvalidToken()
+        if scope is not None and not isinstance(scope, str):
+            raise InvalidToken()
+        if not isinstance(amr, list) or not all(isinstance(a, str) for a in amr):
             raise InvalidToken()
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken()
@@ -160,6 +181,8 @@ class AccessTokens:
             expires_at=epoch + timedelta(seconds=exp),
             kid=kid,
             session_id=sid,
+            scope=scope,
+            amr=tuple(amr),
         )
 
 

@@ -39,7 +39,7 @@ class FileKeyRingSource:
         self._interval = check_interval
         self._lock = threading.Lock()
         self._ring = file.load_or_create()
-        self._mtime = file.mtime_ns()
+        self._fingerprint = file.fingerprint()
         self._checked = time.monotonic()
 
     def current(self) -> KeyRing:
@@ -52,10 +52,10 @@ class FileKeyRingSource:
             if time.monotonic() - self._checked < min(self._interval, 0.2):
                 return self._ring  # rate limit: unknown kids cannot force a read storm
             self._checked = time.monotonic()
-            mtime = self._file.mtime_ns()
-            if mtime is not None and mtime != self._mtime:
+            fingerprint = self._file.fingerprint()
+            if fingerprint is not None and fingerprint != self._fingerprint:
                 self._ring = self._file.load()
-                self._mtime = mtime
+                self._fingerprint = fingerprint
             return self._ring
 
 
