@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
-from authkit import AuthkitError, KeyRingFile, WeakPassword
+from authkit import AuthkitError, KeyRingFile, SystemClock, WeakPassword
 from flight_app import migrate as migrations
-from flight_app.components import build_components
+from flight_app.components import audit_logger, build_components
 from flight_app.logging_setup import configure_logging
 from flight_app.seed import seed
 from flight_app.settings import Settings, SettingsError, load_settings
@@ -75,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
 
     keys = sub.add_parser("keys", help="manage the signing key ring")
     keys.add_argument("action", choices=["list", "rotate", "retire"])
+    keys.add_argument("--kid", help="with retire: the one key to retire (never the active one)")
     keys.set_defaults(handler=_keys)
     return parser
 
@@ -121,29 +122,42 @@ def _purge_tokens(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
-    file = KeyRingFile(settings.effective_keyring_path)
-    with file.locked():
-        ring = file.load() if file.path.exists() else None
-    if ring is None:
-        ring = file.load_or_create()
-    from authkit.clock import SystemClock
+    """List, rotate or retire signing keys; running workers pick the change up.
 
+    Every change happens under the ring file's lock and is written atomically;
+    rotation and retirement are audit events.
+    """
+    file = KeyRingFile(settings.effective_keyring_path)
+    ring = file.load_or_create()
     now = SystemClock().now()
-    if args.action == "rotate":
-        with file.locked():
-            ring = file.load().rotate(now=now)
-            file.save(ring)
-        logger.info("signing key rotated", extra={"kid": ring.active.kid})
-    elif args.action == "retire":
-        with file.locked():
-            ring, removed = file.load().retire(
-                now=now, window=timedelta(seconds=settings.access_token_ttl + settings.clock_skew)
-            )
-            file.save(ring)
-        logger.info("signing keys retired", extra={"kids": removed})
-        print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
+    window = timedelta(seconds=settings.access_token_ttl + settings.clock_skew)
+    if args.action in ("rotate", "retire"):
+        audit = audit_logger(settings)
+        try:
+            with file.locked():
+                ring = file.load()
+                if args.action == "rotate":
+                    demoted = ring.active.kid
+                    ring = ring.rotate(now=now)
+                    file.save(ring)
+                    audit.log(
+                        "keys.rotate", outcome="success", kid=ring.active.kid, demoted=demoted
+                    )
+                    print(
+                        f"Rotated: {ring.active.kid} signs now; {demoted} verifies until retired."
+                    )
+                else:
+                    ring, removed = ring.retire(now=now, window=window, kid=args.kid)
+                    file.save(ring)
+                    audit.log("keys.retire", outcome="success", kids=removed)
+                    print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
+        finally:
+            audit.close()
+        logger.info("key ring changed", extra={"action": args.action, "kid": ring.active.kid})
+    retirable = {k.kid for k in ring.retirable(now=now, window=window)}
     for key in ring.keys:
-        print(f"{key.kid}\t{key.alg}\t{key.status.value}\t{key.created_at.isoformat()}")
+        note = " (retirable)" if key.kid in retirable else ""
+        print(f"{key.kid}\t{key.alg}\t{key.status.value}\t{key.created_at.isoformat()}{note}")
     return 0
 
 

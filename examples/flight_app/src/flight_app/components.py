@@ -58,6 +58,19 @@ def password_policy(settings: Settings) -> PasswordPolicy:
     return PasswordPolicy.nist(service_name="flight")
 
 
+def audit_logger(
+    settings: Settings, *, trace_id_provider: Callable[[], str | None] = lambda: None
+) -> AuditLogger:
+    """The audit log, ``<log_dir>/auth.jsonl``, shared by every worker and the CLI."""
+    settings.effective_log_dir.mkdir(parents=True, exist_ok=True)
+    return AuditLogger(
+        settings.effective_log_dir / "auth.jsonl",
+        pseudonymizer=Pseudonymizer(settings.pseudonym_key.get_secret_value().encode()),
+        rotation=RotationPolicy(),
+        trace_id_provider=trace_id_provider,
+    )
+
+
 def mfa_service(settings: Settings, engine: Engine) -> MfaService:
     """TOTP with secrets encrypted at rest.
 
@@ -99,12 +112,7 @@ def build_components(
             registration_window_seconds=settings.throttle_register_window,
         ),
     )
-    audit = AuditLogger(
-        log_dir / "auth.jsonl",
-        pseudonymizer=Pseudonymizer(settings.pseudonym_key.get_secret_value().encode()),
-        rotation=RotationPolicy(),
-        trace_id_provider=trace_id_provider,
-    )
+    audit = audit_logger(settings, trace_id_provider=trace_id_provider)
     service = AuthService(
         users=users,
         hasher=PasswordHasher(
@@ -150,4 +158,11 @@ def build_components(
     )
 
 
-__all__ = ["SERVICE_NAME", "Components", "build_components", "password_policy"]
+__all__ = [
+    "SERVICE_NAME",
+    "Components",
+    "audit_logger",
+    "build_components",
+    "mfa_service",
+    "password_policy",
+]

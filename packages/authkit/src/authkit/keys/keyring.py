@@ -56,21 +56,45 @@ class KeyRing:
         ]
         return KeyRing((new, *demoted))
 
-    def retire(self, *, now: datetime, window: timedelta) -> tuple[KeyRing, list[str]]:
-        """Drop verify-only and retired keys older than ``window`` past their demotion.
+    def demoted_at(self, key: SigningKey) -> datetime | None:
+        """When ``key`` stopped signing: the creation time of the next newer key."""
+        newer = [k.created_at for k in self.keys if k.created_at > key.created_at]
+        return min(newer) if newer else None
 
-        The window is the longest access-token lifetime: once it has passed since
-        the successor key became active, no unexpired token can need the old key.
-        Returns the new ring and the kids removed. The active key is never removed.
+    def retirable(self, *, now: datetime, window: timedelta) -> list[SigningKey]:
+        """Non-active keys whose dual-key window has passed since their demotion."""
+        out = []
+        for key in self.keys:
+            demoted = self.demoted_at(key)
+            if key.status is not KeyStatus.ACTIVE and demoted is not None:
+                if now - demoted >= window:
+                    out.append(key)
+        return out
+
+    def retire(
+        self, *, now: datetime, window: timedelta, kid: str | None = None
+    ) -> tuple[KeyRing, list[str]]:
+        """Remove keys whose window has passed; returns the new ring and the kids removed.
+
+        The window is the longest access-token lifetime (plus clock skew): once it
+        has passed since a key was demoted, no unexpired token can need it. The
+        active key is never removed, and a named ``kid`` still inside its window
+        is refused rather than silently kept.
         """
-        successor_since = self.active.created_at
-        removable = [
-            k
-            for k in self.keys
-            if k.status is not KeyStatus.ACTIVE and now - successor_since >= window
-        ]
-        kept = tuple(k for k in self.keys if k not in removable)
-        return KeyRing(kept), [k.kid for k in removable]
+        candidates = self.retirable(now=now, window=window)
+        if kid is not None:
+            target = next((k for k in self.keys if k.kid == kid), None)
+            if target is None:
+                raise KeyRingError(f"No key with kid {kid!r} in the ring.")
+            if target.status is KeyStatus.ACTIVE:
+                raise KeyRingError("Refusing to retire the active key; rotate first.")
+            if target not in candidates:
+                raise KeyRingError(
+                    f"Key {kid!r} may still verify unexpired tokens; its window has not passed."
+                )
+            candidates = [target]
+        kept = tuple(k for k in self.keys if k not in candidates)
+        return KeyRing(kept), [k.kid for k in candidates]
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """Public keys of every active and verify-only asymmetric key (RFC 7517)."""
