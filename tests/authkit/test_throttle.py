@@ -410,3 +410,18 @@ def test_distinct_pairs_never_share_a_counter(
     throttle.record_failure(*first)
     refusal(throttle, *first)
     throttle.check_login(*second)
+
+
+def test_storage_failure_fails_closed_with_service_unavailable() -> None:
+    """A rate-limit storage that does not answer refuses sign-ins (503), never lets them by."""
+    from authkit.errors import ServiceUnavailable
+
+    # A Redis URL on a port nothing listens on, with a short connect timeout.
+    throttle = LoginThrottle("redis://127.0.0.1:9/0?socket_connect_timeout=0.2")
+    with pytest.raises(ServiceUnavailable):
+        throttle.check_login("192.0.2.1", "alice")
+    with pytest.raises(ServiceUnavailable):
+        throttle.record_failure("192.0.2.1", "alice")
+    with pytest.raises(ServiceUnavailable):
+        throttle.register_attempt("192.0.2.1")
+    assert throttle.ping() is False

@@ -23,11 +23,12 @@ from authkit import (
     RefreshLifetimes,
     RefreshTokens,
 )
-from authkit.audit import AuditLogger, Pseudonymizer, RotationPolicy
+from authkit.audit import AuditLogger, Pseudonymizer
 from authkit.mfa import MfaService, SecretBox, Totp, TotpConfig
 from authkit.passwords.policy import PasswordPolicy
 from authkit.storage import SqlMfaStore, SqlRefreshTokenStore, SqlUserStore, create_engine
 from authkit.throttle import LoginThrottle, ThrottleRules
+from flight_app.log_policy import log_rotation_policy
 from flight_app.settings import Settings
 
 SERVICE_NAME = "flight-app"
@@ -66,7 +67,7 @@ def audit_logger(
     return AuditLogger(
         settings.effective_log_dir / "auth.jsonl",
         pseudonymizer=Pseudonymizer(settings.pseudonym_key.get_secret_value().encode()),
-        rotation=RotationPolicy(),
+        rotation=log_rotation_policy(settings),
         trace_id_provider=trace_id_provider,
     )
 

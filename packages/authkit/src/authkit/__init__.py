@@ -7,6 +7,7 @@ users and roles, and a pseudonymising audit logger. No web framework imports.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from authkit.admin import AdminService
 from authkit.clock import Clock, FrozenClock, SystemClock
 from authkit.errors import (
     AccountDisabled,
@@ -23,6 +24,7 @@ from authkit.errors import (
     MfaRequired,
     NotFound,
     RegistrationClosed,
+    ServiceUnavailable,
     TokenReused,
     TooManyAttempts,
     ValidationFailed,
@@ -49,6 +51,7 @@ from authkit.tokens import (
     RefreshTokens,
     StaticKeyRingSource,
 )
+from authkit.users_query import BulkAction, BulkResult, UserPage, UserQuery
 
 try:
     __version__ = version("authkit-core")
@@ -62,10 +65,13 @@ __all__ = [
     "AccessTokenConfig",
     "AccessTokens",
     "AccountDisabled",
+    "AdminService",
     "Argon2Parameters",
     "AuditSink",
     "AuthService",
     "AuthkitError",
+    "BulkAction",
+    "BulkResult",
     "Clock",
     "ConfigurationError",
     "Conflict",
@@ -92,6 +98,7 @@ __all__ = [
     "RefreshTokenRecord",
     "RefreshTokens",
     "RegistrationClosed",
+    "ServiceUnavailable",
     "SigningKey",
     "StaticKeyRingSource",
     "SystemClock",
@@ -100,6 +107,8 @@ __all__ = [
     "TokenReused",
     "TooManyAttempts",
     "User",
+    "UserPage",
+    "UserQuery",
     "ValidationFailed",
     "WeakPassword",
     "__version__",

@@ -132,6 +132,17 @@ class TooManyAttempts(AuthkitError):
         self.retry_after = retry_after
 
 
+class ServiceUnavailable(AuthkitError):
+    """A dependency (rate-limit storage, database) did not answer; try again later.
+
+    Throttling fails closed: when its storage is down, sign-ins are refused rather
+    than let through unthrottled.
+    """
+
+    code = "service_unavailable"
+    default_message = "The service is temporarily unavailable. Try again later."
+
+
 class ConfigurationError(AuthkitError):
     """Settings or persisted state (a key ring file, say) that authkit cannot use."""
 
@@ -159,6 +170,7 @@ __all__ = [
     "MfaRequired",
     "NotFound",
     "RegistrationClosed",
+    "ServiceUnavailable",
     "TokenReused",
     "TooManyAttempts",
     "ValidationFailed",

@@ -34,6 +34,8 @@ import math
 import re
 import time
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, fields
 
 import limits.errors
@@ -41,7 +43,7 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from authkit.errors import ConfigurationError, TooManyAttempts
+from authkit.errors import AuthkitError, ConfigurationError, ServiceUnavailable, TooManyAttempts
 
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
@@ -160,7 +162,13 @@ class LoginThrottle:
             none of the exhausted budgets refuses this attempt any more.
         """
         addr, user = _normalize_address(address), _normalize_username(username)
-        waits = [
+        with _storage_errors():
+            waits = self._exhausted_waits(addr, user)
+        if waits:
+            raise TooManyAttempts(retry_after=_seconds_until(max(waits)))
+
+    def _exhausted_waits(self, addr: str, user: str) -> list[float]:
+        return [
             stats.reset_time
             for budget, ids in (
                 (self._pair, self._pair.identifiers(addr, user)),
@@ -169,8 +177,6 @@ class LoginThrottle:
             )
             if (stats := self._limiter.get_window_stats(budget.item, *ids)).remaining <= 0
         ]
-        if waits:
-            raise TooManyAttempts(retry_after=_seconds_until(max(waits)))
 
     def record_failure(self, address: str, username: str) -> None:
         """Count one failed sign-in (wrong password or MFA code) against all three budgets.
@@ -179,9 +185,10 @@ class LoginThrottle:
         and the budget frees when its oldest failure leaves the window.
         """
         addr, user = _normalize_address(address), _normalize_username(username)
-        self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
-        self._limiter.hit(self._address.item, *self._address.identifiers(addr))
-        self._limiter.hit(self._account.item, *self._account.identifiers(user))
+        with _storage_errors():
+            self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
+            self._limiter.hit(self._address.item, *self._address.identifiers(addr))
+            self._limiter.hit(self._account.item, *self._account.identifiers(user))
 
     def record_success(self, address: str, username: str) -> None:
         """Forget the failures of this pair and of this account after a successful sign-in.
@@ -191,8 +198,9 @@ class LoginThrottle:
         win a fresh budget to spray over other accounts.
         """
         addr, user = _normalize_address(address), _normalize_username(username)
-        self._limiter.clear(self._pair.item, *self._pair.identifiers(addr, user))
-        self._limiter.clear(self._account.item, *self._account.identifiers(user))
+        with _storage_errors():
+            self._limiter.clear(self._pair.item, *self._pair.identifiers(addr, user))
+            self._limiter.clear(self._account.item, *self._account.identifiers(user))
 
     def register_attempt(self, address: str) -> None:
         """Count one registration attempt from ``address``, or refuse it past the budget.
@@ -203,13 +211,32 @@ class LoginThrottle:
         :raises TooManyAttempts: when the address has used its registration budget.
         """
         ids = self._registration.identifiers(_normalize_address(address))
-        if not self._limiter.hit(self._registration.item, *ids):
+        with _storage_errors():
+            if self._limiter.hit(self._registration.item, *ids):
+                return
             stats = self._limiter.get_window_stats(self._registration.item, *ids)
-            raise TooManyAttempts(retry_after=_seconds_until(stats.reset_time))
+        raise TooManyAttempts(retry_after=_seconds_until(stats.reset_time))
 
     def ping(self) -> bool:
         """Whether the storage answers, for readiness checks."""
-        return bool(self._storage.check())
+        try:
+            return bool(self._storage.check())
+        except Exception:  # any storage failure means "not ready"
+            return False
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn a storage failure (Redis down, a timeout) into ``ServiceUnavailable``.
+
+    Fails closed: no attempt goes through unthrottled while the limits are unknown.
+    """
+    try:
+        yield
+    except AuthkitError:
+        raise
+    except Exception as exc:  # redis, limits and socket errors share no base class
+        raise ServiceUnavailable("The rate-limit storage is unavailable.") from exc
 
 
 def _normalize_username(username: str) -> str:

@@ -66,9 +66,8 @@ class KeyRing:
         out = []
         for key in self.keys:
             demoted = self.demoted_at(key)
-            if key.status is not KeyStatus.ACTIVE and demoted is not None:
-                if now - demoted >= window:
-                    out.append(key)
+            if key.status is not KeyStatus.ACTIVE and demoted and now - demoted >= window:
+                out.append(key)
         return out
 
     def retire(

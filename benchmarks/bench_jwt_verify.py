@@ -1,0 +1,78 @@
+"""Benchmark: access-token verification cost per algorithm.
+
+Every authenticated request pays one verification, so the key ring's default
+algorithm is the asymmetric one that verifies fastest. This measures both the raw
+signature check (cryptography) and the whole ``AccessTokens.verify`` (header checks,
+PyJWT decode, claim checks). Usage::
+
+    uv run python benchmarks/bench_jwt_verify.py [--rounds 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import timeit
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
+
+from authkit import (
+    AccessTokenConfig,
+    AccessTokens,
+    KeyRing,
+    StaticKeyRingSource,
+    SystemClock,
+)
+from authkit.keys import ALGORITHMS
+
+MESSAGE = b"x" * 400  # about the size of a signing input of an access token
+
+
+def _raw_verifiers() -> dict[str, Any]:
+    rsa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    rsa_sig = rsa_key.sign(MESSAGE, padding.PKCS1v15(), hashes.SHA256())
+    ec_key = ec.generate_private_key(ec.SECP256R1())
+    ec_sig = ec_key.sign(MESSAGE, ec.ECDSA(hashes.SHA256()))
+    ed_key = ed25519.Ed25519PrivateKey.generate()
+    ed_sig = ed_key.sign(MESSAGE)
+    rsa_pub, ec_pub, ed_pub = rsa_key.public_key(), ec_key.public_key(), ed_key.public_key()
+    return {
+        "RS256": lambda: rsa_pub.verify(rsa_sig, MESSAGE, padding.PKCS1v15(), hashes.SHA256()),
+        "ES256": lambda: ec_pub.verify(ec_sig, MESSAGE, ec.ECDSA(hashes.SHA256())),
+        "EdDSA": lambda: ed_pub.verify(ed_sig, MESSAGE),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=5000)
+    rounds = parser.parse_args().rounds
+    raw = _raw_verifiers()
+    print(f"{'alg':<6} {'raw verify':>12} {'AccessTokens.verify':>20} {'issue (sign)':>14}")
+    for alg in ALGORITHMS:
+        ring = KeyRing.generate(alg, now=SystemClock().now())
+        tokens = AccessTokens(
+            StaticKeyRingSource(ring), AccessTokenConfig(issuer="bench", audience="bench")
+        )
+        token = tokens.issue(subject="user-1", roles=("user",)).token
+        full = min(timeit.repeat(lambda: tokens.verify(token), number=rounds, repeat=3)) / rounds
+        sign_rounds = max(50, rounds // 20)
+        sign = (
+            min(
+                timeit.repeat(
+                    lambda: tokens.issue(subject="user-1", roles=("user",)),
+                    number=sign_rounds,
+                    repeat=3,
+                )
+            )
+            / sign_rounds
+        )
+        raw_us = "-"
+        if alg in raw:
+            raw_us = f"{min(timeit.repeat(raw[alg], number=rounds, repeat=3)) / rounds * 1e6:.1f} µs"
+        print(f"{alg:<6} {raw_us:>12} {full * 1e6:>17.1f} µs {sign * 1e6:>11.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
