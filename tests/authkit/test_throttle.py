@@ -135,11 +135,14 @@ def test_ping_reports_an_unreachable_storage() -> None:
 
 
 def test_an_unreachable_storage_fails_closed() -> None:
-    """No storage, no sign-in: the storage's error reaches the caller (who answers 503)."""
+    """No storage, no sign-in: ServiceUnavailable (503), chained to the storage's error."""
     import redis
 
-    with pytest.raises(redis.ConnectionError):
+    from authkit.errors import ServiceUnavailable
+
+    with pytest.raises(ServiceUnavailable) as caught:
         LoginThrottle(UNREACHABLE_REDIS).check_login(ADDR, "alice")
+    assert isinstance(caught.value.__cause__, redis.ConnectionError)
 
 
 # --- behaviour, on every backend ----------------------------------------------------
