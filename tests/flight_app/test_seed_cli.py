@@ -225,6 +225,8 @@ def test_purge_tokens_removes_only_dead_refresh_tokens(
 def parse_keys(out: str) -> list[tuple[str, str, str]]:
     rows = []
     for line in out.splitlines():
+        if "\t" not in line:
+            continue  # a summary line such as "Rotated: ..." before the table
         kid, alg, status, created_at = line.split("\t")
         assert created_at
         rows.append((kid, alg, status))

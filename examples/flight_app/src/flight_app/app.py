@@ -8,6 +8,7 @@ from flask import Flask
 
 from authkit_flask import AuthKit, current_trace_id
 from flight_app.components import Components, build_components
+from flight_app.live_setup import build_live, install_live, log_sources
 from flight_app.logging_setup import configure_logging
 from flight_app.settings import Settings, load_settings
 
@@ -19,6 +20,8 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app = Flask("flight_app", instance_path=str(settings.instance_path))
     app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
     app.extensions["flight_app"] = components
+    live = build_live(settings, components.audit)
+    install_live(app, live)
     AuthKit(
         app,
         service=components.service,
@@ -31,6 +34,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
             settings.metrics_token.get_secret_value() if settings.metrics_token else None
         ),
         active_users=components.users.count_active,
+        admin=components.admin,
+        log_sources=log_sources(settings),
+        live_updates=live.updates,
     )
     return app
 

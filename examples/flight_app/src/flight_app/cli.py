@@ -153,7 +153,11 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
         finally:
             audit.close()
-        logger.info("key ring changed", extra={"action": args.action, "kid": ring.active.kid})
+        logger.info(
+            "signing key ring %s",
+            "rotated" if args.action == "rotate" else "retired",
+            extra={"action": args.action, "kid": ring.active.kid},
+        )
     retirable = {k.kid for k in ring.retirable(now=now, window=window)}
     for key in ring.keys:
         note = " (retirable)" if key.kid in retirable else ""

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 from authkit import (
     AccessTokenConfig,
     AccessTokens,
+    AdminService,
     Argon2Parameters,
     AuthService,
     FileKeyRingSource,
@@ -43,6 +44,7 @@ class Components:
     throttle: LoginThrottle
     audit: AuditLogger
     service: AuthService
+    admin: AdminService
 
     def close(self) -> None:
         self.audit.close()
@@ -156,6 +158,7 @@ def build_components(
         throttle=throttle,
         audit=audit,
         service=service,
+        admin=AdminService(users=users, refresh_tokens=service.refresh_tokens, audit=audit),
     )
 
 

@@ -9,6 +9,8 @@ exits.
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from typing import Any
 
 from flight_app.settings import load_settings
@@ -22,6 +24,9 @@ worker_class = "gthread"
 timeout = 60
 graceful_timeout = 20
 keepalive = 5
+# SO_REUSEPORT lets the kernel spread new connections over the workers instead of
+# one gthread worker accepting most of them (long-lived WebSockets make that visible).
+reuse_port = True
 accesslog = None  # the adapter writes one JSON access line per request, with trace_id
 errorlog = "-"
 loglevel = "info"
@@ -30,6 +35,35 @@ proc_name = "flight-app"
 
 def when_ready(server: Any) -> None:
     print(f"flight-app is serving at http://{bind}", flush=True)
+
+
+def post_worker_init(worker: Any) -> None:
+    """On SIGTERM, also close this worker's admin WebSockets (1001) and live threads.
+
+    gunicorn waits up to ``graceful_timeout`` for open connections, and an admin
+    WebSocket stays open until told otherwise; closing them at the signal lets the
+    worker stop as soon as its HTTP requests are done. Done on a helper thread so
+    the signal handler returns at once.
+    """
+    from flight_app.live_setup import shutdown_live  # in the worker: the master stays lean
+
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        threading.Thread(
+            target=shutdown_live, args=(worker.wsgi,), name="flight-app-live-shutdown", daemon=True
+        ).start()
+        if callable(previous):
+            previous(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def worker_int(worker: Any) -> None:
+    """SIGINT / SIGQUIT: the worker exits at once; close the admin sockets first."""
+    from flight_app.live_setup import shutdown_live
+
+    shutdown_live(worker.wsgi, timeout=0.5)
 
 
 def child_exit(server: Any, worker: Any) -> None:

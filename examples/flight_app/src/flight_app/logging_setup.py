@@ -1,7 +1,7 @@
 """The system log: JSON lines in ``<log_dir>/system.jsonl``, each with ``trace_id``.
 
 The file goes through authkit's rotating writer, so several gunicorn workers share
-it safely and it rotates like the audit log.
+it safely and it rotates like the audit log (same ``log_*`` settings).
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from authkit.audit import RotatingJsonlHandler, RotationPolicy
+from authkit.audit import RotatingJsonlHandler
 from authkit_flask import JsonFormatter, TraceIdFilter
+from flight_app.log_policy import log_rotation_policy
 from flight_app.settings import Settings
 
 _MARKER = "_flight_app_handler"
@@ -25,7 +26,7 @@ def configure_logging(settings: Settings) -> None:
     formatter = JsonFormatter()
     trace = TraceIdFilter()
     file_handler = RotatingJsonlHandler(
-        settings.effective_log_dir / "system.jsonl", RotationPolicy(), formatter
+        settings.effective_log_dir / "system.jsonl", log_rotation_policy(settings), formatter
     )
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(logging.WARNING)

@@ -238,6 +238,21 @@ class Settings(BaseSettings):
     registration_open: bool = True
     log_level: str = "INFO"
 
+    # Log rotation and retention, for the audit log and the system log alike.
+    # A rule is switched off with None (in TOML leave it out; from the environment
+    # "off" or "none"): size and age start a new file, count and age purge archives.
+    log_max_bytes: int | None = Field(default=10 * 1024 * 1024, gt=0)
+    log_max_age_seconds: int | None = Field(default=None, gt=0)
+    log_backup_count: int | None = Field(default=10, ge=0)
+    log_retention_days: int | None = Field(default=None, gt=0)
+    log_compress: bool = True
+
+    # Admin live updates (GET /admin/ws): the Redis channel used when redis_url is
+    # set, and how many WebSockets one worker serves at once (each holds one of its
+    # threads for as long as it is open; None means half the threads, at least 1).
+    live_channel: str = Field(default="flight-app:audit", min_length=1, max_length=200)
+    live_max_clients: int | None = Field(default=None, ge=1)
+
     # Keys
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
     pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
@@ -317,6 +332,20 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "log_max_bytes",
+        "log_max_age_seconds",
+        "log_backup_count",
+        "log_retention_days",
+        "live_max_clients",
+        mode="before",
+    )
+    @classmethod
+    def _off_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in {"off", "none"}:
+            return None
+        return value
 
     @field_validator("instance_path", "keyring_path", "log_dir")
     @classmethod

@@ -10,6 +10,7 @@ from authkit_flask.decorators import (
     roles_required,
 )
 from authkit_flask.extension import DEFAULT_CSP, AuthKit
+from authkit_flask.live import LiveUpdates
 from authkit_flask.log_format import JsonFormatter, TraceIdFilter
 from authkit_flask.problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem
 from authkit_flask.request_context import current_trace_id
@@ -28,6 +29,7 @@ __all__ = [
     "AuthKit",
     "AuthKitState",
     "JsonFormatter",
+    "LiveUpdates",
     "TraceIdFilter",
     "__version__",
     "client_address",

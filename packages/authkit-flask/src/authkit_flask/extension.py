@@ -15,19 +15,24 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, g, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from authkit import AuthkitError, AuthService, KeyRingSource
+from authkit import AdminService, AuthkitError, AuthService, KeyRingSource
 from authkit_flask.blueprints import (
     auth_blueprint,
     health_blueprint,
     jwks_blueprint,
     mfa_blueprint,
 )
+from authkit_flask.blueprints.admin_logs import admin_logs_blueprint
+from authkit_flask.blueprints.admin_users import admin_users_blueprint
+from authkit_flask.blueprints.admin_ws import register_admin_ws
+from authkit_flask.live import LiveUpdates
 from authkit_flask.metrics import (
     MetricsMode,
     metrics_blueprint,
@@ -66,11 +71,19 @@ class AuthKit:
         metrics_mode: MetricsMode = "public",
         metrics_token: str | None = None,
         active_users: Callable[[], int] | None = None,
+        admin: AdminService | None = None,
+        log_sources: Mapping[str, Path] | None = None,
+        live_updates: LiveUpdates | None = None,
     ) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("AuthKit is already registered on this app.")
         app.extensions[EXTENSION_KEY] = AuthKitState(
-            service=service, keys=keys, readiness_checks=dict(readiness_checks or {})
+            service=service,
+            keys=keys,
+            readiness_checks=dict(readiness_checks or {}),
+            admin=admin,
+            log_sources=dict(log_sources or {}),
+            live=live_updates,
         )
         app.config["MAX_CONTENT_LENGTH"] = max_content_length
         if trusted_proxies > 0:
@@ -80,8 +93,14 @@ class AuthKit:
         app.register_blueprint(auth_blueprint)
         app.register_blueprint(health_blueprint)
         app.register_blueprint(jwks_blueprint)
+        if admin is not None:
+            app.register_blueprint(admin_users_blueprint)
         if service.mfa is not None:
             app.register_blueprint(mfa_blueprint)
+        if log_sources:
+            app.register_blueprint(admin_logs_blueprint)
+        if live_updates is not None:
+            register_admin_ws(app, live_updates)
         app.register_blueprint(
             metrics_blueprint(mode=metrics_mode, token=metrics_token, active_users=active_users)
         )

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flask import Flask, current_app
 
-from authkit import AuthService, KeyRingSource
+from authkit import AdminService, AuthService, KeyRingSource
+
+if TYPE_CHECKING:
+    from authkit_flask.live import LiveUpdates
 
 EXTENSION_KEY = "authkit"
 
@@ -21,6 +26,12 @@ class AuthKitState:
     readiness_checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     readiness_timeout: float = 2.0
     jwks_max_age: int = 300
+    admin: AdminService | None = None
+    """Serves ``/auth/users``; without one those routes are not registered."""
+    log_sources: Mapping[str, Path] = field(default_factory=dict)
+    """The logs ``/admin/logs`` reads, by ``source`` name; empty: the route is not registered."""
+    live: LiveUpdates | None = None
+    """Feeds ``/admin/ws``; without one that route is not registered."""
 
 
 def get_state(app: Flask | None = None) -> AuthKitState:

@@ -59,14 +59,10 @@ def escape_like(value: str, escape: str = "\\") -> str:
     Without it ``q=100%`` or ``q=a_b`` would be wildcards and match far more than
     the substring the admin typed.
     """
-    return (
-        value.replace(escape, escape * 2)
-        .replace("%", f"{escape}%")
-        .replace("_", f"{escape}_")
-    )
+    return value.replace(escape, escape * 2).replace("%", f"{escape}%").replace("_", f"{escape}_")
 
 
-def validate_role(role: str, *, loc: Sequence[str | int]) -> dict[str, Any] | None:
+def validate_role(role: str, *, loc: Sequence[str]) -> dict[str, Any] | None:
     if ROLE_PATTERN.fullmatch(role):
         return None
     return {"loc": list(loc), "msg": "A role is 1-64 characters of a-z, 0-9, '_' or '-'."}
@@ -82,7 +78,7 @@ def normalise_roles(roles: Iterable[str]) -> tuple[str, ...]:
     errors = [
         error
         for index, role in enumerate(given)
-        if (error := validate_role(role, loc=("body", "roles", index))) is not None
+        if (error := validate_role(role, loc=("body", "roles", str(index)))) is not None
     ]
     distinct = tuple(sorted(set(given)))
     if len(distinct) > MAX_ROLES:

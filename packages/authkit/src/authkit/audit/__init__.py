@@ -4,13 +4,14 @@
 keeps raw usernames, emails and IP addresses out of it; ``RotatingFileWriter``
 (shared with the system log's ``RotatingJsonlHandler``) lets several processes
 append to and rotate one file without losing or tearing a line; ``read_events``
-returns the last N events for the admin view.
+returns the last N events for the admin view (``read_recent_events`` continues into
+the archives when the current file is short).
 """
 
 from authkit.audit.handler import JsonLineFormatter, RotatingJsonlHandler
 from authkit.audit.logger import AuditEvent, AuditLogger, FieldValue, Listener, is_sensitive_name
 from authkit.audit.pseudonym import Pseudonymizer
-from authkit.audit.reader import parse_line, read_events, tail_lines
+from authkit.audit.reader import parse_line, read_events, read_recent_events, tail_lines
 from authkit.audit.rotation import RotatingFileWriter, RotationPolicy, list_archives
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "list_archives",
     "parse_line",
     "read_events",
+    "read_recent_events",
     "tail_lines",
 ]

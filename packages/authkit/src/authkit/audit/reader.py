@@ -45,12 +45,14 @@ def _check(limit: int, block_size: int) -> None:
 
 
 def _tail_path(
-    path: Path, limit: int, block_size: int
+    path: Path, limit: int, block_size: int, *, missing_ok: bool = True
 ) -> tuple[tuple[int, int] | None, list[str], bool]:
     """(identity of the file read, its last ``limit`` lines, whether that is all of them)."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
+        if not missing_ok:
+            raise
         return None, [], True
     try:
         st = os.fstat(fd)
@@ -187,21 +189,13 @@ def _tail_archive(archive: Path, limit: int, block_size: int) -> tuple[list[str]
         try:
             if candidate.suffix == ".gz":
                 return _tail_gzip(candidate, limit), True
-            _, lines, whole = _tail_path_strict(candidate, limit, block_size)
+            _, lines, whole = _tail_path(candidate, limit, block_size, missing_ok=False)
             return [line for line in lines if line.strip()], whole
         except FileNotFoundError:
             continue
         except (OSError, EOFError, zlib.error):
             return [], True  # a damaged archive: skip it, older ones may still be fine
     return [], False
-
-
-def _tail_path_strict(
-    path: Path, limit: int, block_size: int
-) -> tuple[tuple[int, int] | None, list[str], bool]:
-    if not path.exists():
-        raise FileNotFoundError(path)
-    return _tail_path(path, limit, block_size)
 
 
 def _tail_gzip(path: Path, limit: int) -> list[str]:

@@ -58,7 +58,9 @@ class KeyRing:
 
     def demoted_at(self, key: SigningKey) -> datetime | None:
         """When ``key`` stopped signing: the creation time of the next newer key."""
-        newer = [k.created_at for k in self.keys if k.created_at > key.created_at]
+        if key.status is KeyStatus.ACTIVE:
+            return None
+        newer = [k.created_at for k in self.keys if k is not key and k.created_at >= key.created_at]
         return min(newer) if newer else None
 
     def retirable(self, *, now: datetime, window: timedelta) -> list[SigningKey]:

@@ -11,7 +11,9 @@ rotation lock, so the old one can no longer grow) and then the new one from its
 start. The descriptor stays valid after the old file is renamed, compressed or
 purged, so no line is lost across a rotation. A line is only handed out once its
 ``\\n`` has arrived; a file that shrinks in place (truncated) is read again from
-its start.
+its start. A file started and rotated away again between two polls is never
+opened (that takes more than ``max_bytes`` of events within one poll interval,
+50 MB/s at the defaults); its events stay in the archive for the log viewer.
 """
 
 from __future__ import annotations
@@ -174,7 +176,10 @@ class FileEventSource:
             if event.get("parse_error"):
                 _log.debug("skipped a line that is not a JSON object in %s", self.path)
                 continue
-            deliver(event)
+            try:
+                deliver(event)
+            except Exception:  # one bad delivery must not lose the events after it
+                _log.exception("live-update delivery failed for one event")
 
 
 __all__ = ["DEFAULT_POLL_INTERVAL", "FileEventSource", "JsonlFollower"]

@@ -14,6 +14,8 @@ Neither side may slow down the service: the publisher hands events to its own
 daemon thread through a bounded queue (a sign-in never waits for Redis; when
 Redis is down events for the live view are dropped and counted, while the audit
 log itself is unaffected), and the subscriber reconnects with a capped backoff.
+Pub/sub keeps no history: events published while a subscriber reconnects are
+not replayed to it (the log viewer still has them, read from the audit log).
 """
 
 from __future__ import annotations
@@ -199,7 +201,10 @@ class RedisEventSource:
             _log.debug("skipped a live-update message that is not JSON")
             return
         if isinstance(event, dict):
-            self._deliver(event)
+            try:
+                self._deliver(event)
+            except Exception:  # a delivery bug must not cost the subscription
+                _log.exception("live-update delivery failed for one event")
 
 
 __all__ = ["DEFAULT_CHANNEL", "RedisEventSource", "RedisPublisher"]

@@ -26,7 +26,9 @@ def normalise_recovery_code(code: str) -> str:
 
 
 def hash_recovery_code(code: str) -> str:
-    return hashlib.sha256(normalise_recovery_code(code).encode()).hexdigest()
+    # surrogatepass: JSON can carry lone surrogates, and they must not crash the hash.
+    normalised = normalise_recovery_code(code).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(normalised).hexdigest()
 
 
 __all__ = [

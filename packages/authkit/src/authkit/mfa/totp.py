@@ -46,7 +46,9 @@ class Totp:
     def matching_step(self, secret: str, code: str) -> int | None:
         """The time step ``code`` is valid for within the skew window, or None."""
         code = code.strip().replace(" ", "")
-        if len(code) != DIGITS or not code.isdigit():
+        # isascii(): str.isdigit() accepts other scripts' digits (Arabic-Indic,
+        # full-width), which hmac.compare_digest refuses with a TypeError.
+        if len(code) != DIGITS or not (code.isascii() and code.isdigit()):
             return None
         now = self.current_step()
         found: int | None = None

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from authkit.errors import Conflict
 from authkit.models import NewUser, RefreshTokenRecord, User, canonical
+from authkit.storage.memory_admin import MemoryUserAdmin
 from authkit.storage.protocols import RotationOutcome, RotationResult, SuccessorFactory
 
 
-class MemoryUserStore:
+class MemoryUserStore(MemoryUserAdmin):
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
         self._lock = threading.Lock()
@@ -121,6 +122,11 @@ class MemoryRefreshTokenStore:
             return self._revoke(
                 lambda r: r.user_id == user_id and r.family_id != except_family, now
             )
+
+    def revoke_users(self, user_ids: Collection[str], *, now: datetime) -> int:
+        wanted = set(user_ids)
+        with self._lock:
+            return self._revoke(lambda r: r.user_id in wanted, now)
 
     def purge(self, *, now: datetime) -> int:
         with self._lock:

@@ -33,7 +33,11 @@ class MemoryUserAdmin:
             (
                 user
                 for user in snapshot
-                if (text is None or text in canonical(user.username) or text in canonical(user.email))
+                if (
+                    text is None
+                    or text in canonical(user.username)
+                    or text in canonical(user.email)
+                )
                 and (query.is_active is None or user.is_active == query.is_active)
                 and (query.role is None or query.role in user.roles)
             ),

@@ -3,13 +3,14 @@ and one contract test suite runs over all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
 from authkit.models import NewUser, RefreshTokenRecord, User
+from authkit.users_query import BulkResult, UserPage, UserQuery
 
 
 class UserStore(Protocol):
@@ -34,6 +35,28 @@ class UserStore(Protocol):
     def ping(self) -> None:
         """Raise if the backing database cannot answer."""
         ...
+
+    # -- administration (listing, activation, roles) -------------------------------
+    # Changes that would leave no active admin raise ``Conflict`` (reason
+    # ``last_admin``); the check and the write are one atomic step.
+
+    def list_users(self, query: UserQuery) -> UserPage:
+        """One page ordered by ``(created_at, id)`` and the count of every match."""
+        ...
+
+    def set_active(self, user_id: str, active: bool) -> User | None:
+        """Activate or deactivate; None for an unknown id."""
+        ...
+
+    def set_roles(self, user_id: str, roles: Iterable[str]) -> User | None:
+        """Replace the roles (deduplicated); None for an unknown id."""
+        ...
+
+    def bulk_set_active(self, ids: Sequence[str], active: bool) -> BulkResult:
+        """Set ``is_active`` on many users in one transaction; each distinct id reported once."""
+        ...
+
+    def count_active_admins(self, excluding: Collection[str] = ()) -> int: ...
 
 
 class RotationOutcome(StrEnum):
@@ -74,6 +97,10 @@ class RefreshTokenStore(Protocol):
     def revoke_user(
         self, user_id: str, *, now: datetime, except_family: str | None = None
     ) -> int: ...
+
+    def revoke_users(self, user_ids: Collection[str], *, now: datetime) -> int:
+        """Revoke every family of each user in one transaction (bulk deactivation)."""
+        ...
 
     def purge(self, *, now: datetime) -> int:
         """Delete rows that can never be used again (expired or revoked)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,10 +13,11 @@ from authkit.clock import utc
 from authkit.errors import Conflict
 from authkit.models import NewUser, RefreshTokenRecord, User, canonical
 from authkit.storage.protocols import RotationOutcome, RotationResult, SuccessorFactory
+from authkit.storage.sql_admin import SqlUserAdmin
 from authkit.storage.tables import refresh_tokens, user_roles, users
 
 
-class SqlUserStore:
+class SqlUserStore(SqlUserAdmin):
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
@@ -107,6 +108,11 @@ class SqlUserStore:
         with self._engine.connect() as conn:
             conn.execute(text("SELECT 1"))
 
+    def _hydrate(self, conn: Connection, rows: Sequence[Any]) -> list[User]:
+        """Users from ``authkit_users`` rows, their roles loaded in one query."""
+        roles = _roles(conn, [row["id"] for row in rows])
+        return [_user(row, roles[row["id"]]) for row in rows]
+
 
 class SqlRefreshTokenStore:
     def __init__(self, engine: Engine) -> None:
@@ -176,6 +182,18 @@ class SqlRefreshTokenStore:
             condition = and_(condition, t.family_id != except_family)
         with self._engine.begin() as conn:
             result = conn.execute(update(refresh_tokens).where(condition).values(revoked_at=now))
+            return int(result.rowcount)
+
+    def revoke_users(self, user_ids: Collection[str], *, now: datetime) -> int:
+        t = refresh_tokens.c
+        if not user_ids:
+            return 0
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(refresh_tokens)
+                .where(and_(t.user_id.in_(list(user_ids)), t.revoked_at.is_(None)))
+                .values(revoked_at=now)
+            )
             return int(result.rowcount)
 
     def purge(self, *, now: datetime) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     false,
 )
 
@@ -111,9 +112,11 @@ recovery_codes = Table(
         nullable=False,
         index=True,
     ),
-    Column("code_hash", String(64), nullable=False, unique=True),
+    Column("code_hash", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
+    # Unique per user, not globally: two users' random codes may collide at scale.
+    UniqueConstraint("user_id", "code_hash", name="uq_authkit_recovery_codes_user_id_code_hash"),
 )
 
 __all__ = [

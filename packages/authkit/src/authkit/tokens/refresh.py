@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -157,6 +157,10 @@ class RefreshTokens:
     def revoke_user(self, user_id: str, *, except_family: str | None = None) -> int:
         """Revoke every family of a user, optionally sparing the caller's own session."""
         return self._store.revoke_user(user_id, now=self._clock.now(), except_family=except_family)
+
+    def revoke_users(self, user_ids: Collection[str]) -> int:
+        """Revoke every family of many users in one transaction (bulk deactivation)."""
+        return self._store.revoke_users(user_ids, now=self._clock.now())
 
     def purge(self) -> int:
         return self._store.purge(now=self._clock.now())

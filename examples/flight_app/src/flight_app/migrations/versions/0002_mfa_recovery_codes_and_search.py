@@ -31,7 +31,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_authkit_recovery_codes")),
-        sa.UniqueConstraint("code_hash", name=op.f("uq_authkit_recovery_codes_code_hash")),
+        sa.UniqueConstraint(
+            "user_id", "code_hash", name="uq_authkit_recovery_codes_user_id_code_hash"
+        ),
     )
     with op.batch_alter_table("authkit_recovery_codes", schema=None) as batch_op:
         batch_op.create_index(

@@ -1,0 +1,236 @@
+"""Benchmark: ``GET /auth/users`` as the user table grows, on SQLite and PostgreSQL.
+
+For each backend and size it migrates a fresh database with the app's Alembic
+migrations (so the real indexes are there), seeds N users with SQLAlchemy core
+bulk inserts (one precomputed argon2id hash shared by all; every user has the
+role ``user``, one in ten is inactive, creation one second apart), runs
+``ANALYZE`` (and ``VACUUM`` on PostgreSQL, so index-only scans are possible, as
+in a database autovacuum keeps up with), signs an admin in, then times whole
+requests through the reference app's Flask test client (routing, token check,
+pydantic, the store's queries, JSON): first and last page without ``q``, with a
+selective ``q`` (about 1 % of users) and with a broad one (every user).
+
+Usage::
+
+    AUTHKIT_TEST_POSTGRES_URL=postgresql://postgres@127.0.0.1:5432/test \\
+        uv run python benchmarks/bench_user_listing.py [--sizes 10000,100000]
+        [--backends sqlite,postgres] [--requests 60] [--explain]
+
+``--explain`` prints PostgreSQL's plan of the count and the page query of each
+case, to see which index serves it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import Engine, insert, text
+from sqlalchemy.engine import make_url
+
+from authkit import Argon2Parameters, PasswordHasher
+from authkit.storage import create_engine, user_roles, users
+from authkit.storage.sql_admin import _conditions, _count, _page_ids, _role_count, _role_only
+from authkit.users_query import UserQuery
+
+PASSWORD = "violet marmalade drifts at noon"
+CHUNK = 10_000
+START = datetime(2020, 1, 1, tzinfo=UTC)
+CASES = [
+    ("no q", ""),
+    ("q 1% (mail7.)", "q=mail7."),
+    ("q all (example)", "q=example"),
+    ("is_active=false 10%", "is_active=false"),
+    ("role=user (all)", "role=user"),
+    ("role=admin (one)", "role=admin"),
+]
+
+
+@dataclass
+class Row:
+    backend: str
+    size: int
+    case: str
+    page: str
+    p50: float
+    p95: float
+
+
+def seed(engine: Engine, size: int, password_hash: str) -> str:
+    """Insert ``size`` users plus one admin; returns the admin's username."""
+    started = time.perf_counter()
+    with engine.begin() as conn:
+        for base in range(0, size, CHUNK):
+            batch = []
+            for n in range(base, min(size, base + CHUNK)):
+                name = f"user{n:07d}"
+                email = f"person{n}@mail{n % 100}.example"
+                batch.append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "username": name,
+                        "username_canonical": name,
+                        "email": email,
+                        "email_canonical": email,
+                        "password_hash": password_hash,
+                        "is_active": n % 10 != 0,
+                        "mfa_enabled": False,
+                        "created_at": START + timedelta(seconds=n),
+                    }
+                )
+            conn.execute(insert(users), batch)
+            conn.execute(insert(user_roles), [{"user_id": r["id"], "role": "user"} for r in batch])
+        admin_id = str(uuid.uuid4())
+        conn.execute(
+            insert(users).values(
+                id=admin_id,
+                username="benchadmin",
+                username_canonical="benchadmin",
+                email="bench@admin.test",
+                email_canonical="bench@admin.test",
+                password_hash=password_hash,
+                is_active=True,
+                mfa_enabled=False,
+                created_at=START + timedelta(seconds=size),
+            )
+        )
+        conn.execute(insert(user_roles), [{"user_id": admin_id, "role": "admin"}])
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE authkit_users"))
+            conn.execute(text("VACUUM ANALYZE authkit_user_roles"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+    print(f"  seeded {size:,} users in {time.perf_counter() - started:.1f} s")
+    return "benchadmin"
+
+
+@contextmanager
+def database(backend: str, pg_server: str | None) -> Iterator[str]:
+    if backend == "sqlite":
+        folder = Path(tempfile.mkdtemp(prefix="authkit-bench-db-"))
+        try:
+            yield f"sqlite:///{folder / 'bench.db'}"
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
+    assert pg_server is not None
+    name = f"authkit_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def explain(engine: Engine, query: UserQuery, total: int) -> None:
+    conditions = _conditions(query)
+    with engine.connect() as conn:
+        for label, stmt in (
+            (
+                "count",
+                _role_count(query.role) if _role_only(query) and query.role else _count(conditions),
+            ),
+            (f"page {query.page}", _page_ids(query, conditions, total)),
+        ):
+            compiled = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+            sql = f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}".replace("%%", "%")
+            plan = conn.exec_driver_sql(sql.replace("%", "%%")).scalars()
+            print(f"    -- {label} ({query})")
+            for line in plan:
+                print(f"       {line}")
+
+
+def measure(
+    backend: str, size: int, pg_server: str | None, requests: int, show: bool, instance: Path
+) -> list[Row]:
+    from flight_app.app import create_app
+    from flight_app.migrate import upgrade
+
+    print(f"{backend} {size:,} users")
+    rows: list[Row] = []
+    with database(backend, pg_server) as url:
+        upgrade(url)
+        engine = create_engine(url)
+        username = seed(engine, size, PasswordHasher(Argon2Parameters()).hash(PASSWORD))
+        app = create_app(instance_path=instance, database_url=url)
+        client = app.test_client()
+        login = client.post("/auth/login", json={"username": username, "password": PASSWORD})
+        assert login.status_code == 200, login.get_json()
+        headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+        for case, query in CASES:
+            first = client.get(f"/auth/users?{query}", headers=headers)
+            assert first.status_code == 200, first.get_json()
+            meta = first.get_json()["meta"]
+            for label, page in (("first", 1), ("last", max(1, meta["pages"]))):
+                path = f"/auth/users?{query}&page={page}"
+                for _ in range(3):  # warm caches and the connection pool
+                    client.get(path, headers=headers)
+                samples = []
+                for _ in range(requests):
+                    started = time.perf_counter()
+                    response = client.get(path, headers=headers)
+                    samples.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200
+                    assert response.get_json()["items"]
+                p50 = statistics.median(samples)
+                p95 = statistics.quantiles(samples, n=20)[-1]
+                rows.append(Row(backend, size, f"{case} [{meta['total']:,}]", label, p50, p95))
+                print(f"  {case:<18} {label:<5} p50 {p50:8.2f} ms  p95 {p95:8.2f} ms")
+                if show and backend == "postgresql":
+                    params = dict(p.split("=") for p in query.split("&") if p)
+                    active = {"true": True, "false": False}.get(params.get("is_active", ""))
+                    listed = UserQuery(
+                        q=params.get("q"), role=params.get("role"), is_active=active, page=page
+                    )
+                    explain(engine, listed, meta["total"])
+        app.extensions["flight_app"].close()
+        engine.dispose()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000")
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    os.environ["APP_ENV"] = "test"
+    pg_server = os.environ.get("AUTHKIT_TEST_POSTGRES_URL")
+    if pg_server and pg_server.startswith(("postgresql://", "postgres://")):
+        pg_server = "postgresql+psycopg://" + pg_server.split("://", 1)[1]
+    rows: list[Row] = []
+    # One instance folder (key ring, logs) for every run: logging is set up once per process.
+    instance = Path(tempfile.mkdtemp(prefix="authkit-bench-app-"))
+    for backend in args.backends.split(","):
+        if backend == "postgres" and not pg_server:
+            print("postgres skipped: AUTHKIT_TEST_POSTGRES_URL is not set")
+            continue
+        name = "postgresql" if backend == "postgres" else backend
+        for size in (int(s) for s in args.sizes.split(",")):
+            rows.extend(measure(name, size, pg_server, args.requests, args.explain, instance))
+    shutil.rmtree(instance, ignore_errors=True)
+    print("\n| backend | users | case [matches] | page | p50 ms | p95 ms |")
+    print("|---|---:|---|---|---:|---:|")
+    for r in rows:
+        print(f"| {r.backend} | {r.size:,} | {r.case} | {r.page} | {r.p50:.2f} | {r.p95:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The admin user endpoints: ``/auth/users`` listing, detail, edit and bulk changes.
+
+Every route needs the ``admin`` role. Query strings and bodies are parsed with
+pydantic at the edge (422 ``validation_error`` with ``loc``/``msg``); every
+decision (last admin, revocation, audit) is the core ``AdminService``'s.
+
+Query parameters: an empty value (``?q=&role=``, as an HTML form sends) counts
+as absent; an unknown parameter is ignored; of a repeated one the first counts.
+Bodies of ``PATCH`` and bulk refuse unknown members, so a field that cannot be
+changed here (``email``, say) is a 422 rather than a silent no-op.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from flask import Blueprint, Request, Response, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
+
+from authkit import AdminService, UserQuery, ValidationFailed
+from authkit.users_query import (
+    DEFAULT_PAGE_SIZE,
+    MAX_BULK_IDS,
+    MAX_PAGE_SIZE,
+    MAX_QUERY_CHARS,
+    MAX_ROLES,
+    ROLE_PATTERN,
+)
+from authkit_flask.blueprints.auth import client_address
+from authkit_flask.decorators import current_principal, roles_required
+from authkit_flask.responses import user_json
+from authkit_flask.schemas import parse_body
+from authkit_flask.state import get_state
+
+admin_users_blueprint = Blueprint("authkit_admin_users", __name__, url_prefix="/auth/users")
+
+
+class UserListParams(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    q: str | None = Field(default=None, max_length=MAX_QUERY_CHARS)
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+    is_active: bool | None = None
+    role: str | None = Field(default=None, pattern=f"^{ROLE_PATTERN.pattern}$")
+
+
+class UserPatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    is_active: StrictBool | None = None
+    # The core checks each role and the distinct count; this bounds the input.
+    roles: list[StrictStr] | None = Field(default=None, max_length=5 * MAX_ROLES)
+
+
+class BulkBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["activate", "deactivate"]
+    ids: list[StrictStr] = Field(min_length=1, max_length=MAX_BULK_IDS)
+
+
+def parse_query(req: Request) -> UserListParams:
+    values = {key: value for key, value in req.args.items() if value != ""}
+    try:
+        return UserListParams.model_validate(values)
+    except ValidationError as exc:
+        raise ValidationFailed(
+            [{"loc": ["query", *map(str, e["loc"])], "msg": e["msg"]} for e in exc.errors()]
+        ) from exc
+
+
+def admin_service() -> AdminService:
+    admin = get_state().admin
+    if admin is None:  # the blueprint is only registered with an AdminService
+        raise RuntimeError("AuthKit was initialised without an AdminService.")
+    return admin
+
+
+@admin_users_blueprint.get("")
+@roles_required("admin")
+def list_users() -> Response:
+    params = parse_query(request)
+    page = admin_service().list_users(UserQuery(**params.model_dump()))
+    body: dict[str, Any] = {
+        "items": [user_json(user) for user in page.items],
+        "meta": {
+            "page": page.page,
+            "page_size": page.page_size,
+            "total": page.total,
+            "pages": page.pages,
+        },
+    }
+    return jsonify(body)
+
+
+@admin_users_blueprint.get("/<user_id>")
+@roles_required("admin")
+def get_user(user_id: str) -> Response:
+    return jsonify(user_json(admin_service().get_user(user_id)))
+
+
+@admin_users_blueprint.patch("/<user_id>")
+@roles_required("admin")
+def update_user(user_id: str) -> Response:
+    body = parse_body(request, UserPatchBody)
+    user = admin_service().update_user(
+        actor=current_principal().user,
+        user_id=user_id,
+        is_active=body.is_active,
+        roles=body.roles,
+        address=client_address(),
+    )
+    return jsonify(user_json(user))
+
+
+@admin_users_blueprint.post("/bulk")
+@roles_required("admin")
+def bulk() -> Response:
+    body = parse_body(request, BulkBody)
+    result = admin_service().bulk(
+        actor=current_principal().user,
+        action=body.action,
+        ids=body.ids,
+        address=client_address(),
+    )
+    return jsonify(
+        {
+            "action": body.action,
+            "requested": result.requested,
+            "updated": list(result.updated),
+            "unchanged": list(result.unchanged),
+            "not_found": list(result.not_found),
+        }
+    )
+
+
+__all__ = ["BulkBody", "UserListParams", "UserPatchBody", "admin_users_blueprint", "parse_query"]

@@ -1,0 +1,487 @@
+"""Sign-in with a second factor: AuthService on memory stores with MfaService.
+
+The set-up of ``test_service.py`` (real policy, ``LoginThrottle("memory://")``,
+JSONL audit log under ``tmp_path``, cheap argon2) plus an ``MfaService`` over a
+``MemoryMfaStore`` sharing the user records. One ``FrozenClock`` drives tokens,
+the service and TOTP, so codes are computed for chosen steps with pyotp.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+
+from authkit.audit import AuditLogger, Pseudonymizer
+from authkit.clock import FrozenClock
+from authkit.errors import (
+    ConfigurationError,
+    Conflict,
+    InvalidCredentials,
+    InvalidOtp,
+    MfaEnrolmentRequired,
+    MfaRequired,
+    TooManyAttempts,
+)
+from authkit.keys import KeyRing
+from authkit.mfa import PERIOD, MfaService, SecretBox, Totp, TotpConfig
+from authkit.models import User
+from authkit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
+from authkit.service import MFA_ENROLMENT_SCOPE, AuthService, Principal, TokenPair
+from authkit.storage import MemoryMfaStore, MemoryRefreshTokenStore, MemoryUserStore
+from authkit.throttle import LoginThrottle
+from authkit.tokens import AccessTokenConfig, AccessTokens, RefreshTokens, StaticKeyRingSource
+
+NOW = datetime(2026, 1, 1, 0, 0, 15, tzinfo=UTC)  # mid-step
+CHEAP = Argon2Parameters(time_cost=1, memory_cost=1024)
+ADDR = "203.0.113.77"
+USERNAME = "Zorblax"
+EMAIL = "Zorblax.Quince@Example.Test"
+PASSWORD = "Quartz-Nebula-Falcon-92"
+MFA_KEY = "mfa-test-key-0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def ring() -> KeyRing:
+    return KeyRing.generate("ES256", now=NOW)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+def audit_path(tmp_path: Path) -> Path:
+    return tmp_path / "auth.jsonl"
+
+
+@pytest.fixture
+def users() -> MemoryUserStore:
+    return MemoryUserStore()
+
+
+@pytest.fixture
+def make_service(
+    ring: KeyRing, clock: FrozenClock, audit_path: Path, users: MemoryUserStore
+) -> Iterator[Callable[..., AuthService]]:
+    """``make_service(mfa_required_roles=frozenset())``: an AuthService with MFA."""
+    loggers: list[AuditLogger] = []
+
+    def make(mfa_required_roles: frozenset[str] = frozenset()) -> AuthService:
+        audit = AuditLogger(audit_path, pseudonymizer=Pseudonymizer(b"k" * 32), clock=clock)
+        loggers.append(audit)
+        return AuthService(
+            users=users,
+            hasher=PasswordHasher(CHEAP),
+            policy=PasswordPolicy.nist(),
+            throttle=LoginThrottle("memory://"),
+            access_tokens=AccessTokens(
+                StaticKeyRingSource(ring),
+                AccessTokenConfig(issuer="https://auth.test", audience="api"),
+                clock=clock,
+            ),
+            refresh_tokens=RefreshTokens(MemoryRefreshTokenStore(), clock=clock),
+            audit=audit,
+            clock=clock,
+            mfa=MfaService(
+                store=MemoryMfaStore(users),
+                box=SecretBox([MFA_KEY]),
+                totp=Totp(TotpConfig(issuer="Flight App"), clock=clock),
+                clock=clock,
+            ),
+            mfa_required_roles=mfa_required_roles,
+        )
+
+    yield make
+    for audit in loggers:
+        audit.close()
+
+
+@pytest.fixture
+def service(make_service: Callable[..., AuthService]) -> AuthService:
+    return make_service()
+
+
+@pytest.fixture
+def user(service: AuthService) -> User:
+    return service.register(username=USERNAME, email=EMAIL, password=PASSWORD, address=ADDR)
+
+
+def step_of(clock: FrozenClock) -> int:
+    return int(clock.now().timestamp()) // PERIOD
+
+
+def code(secret: str, step: int) -> str:
+    """The code an authenticator app shows for ``step`` (pyotp, independent of authkit)."""
+    return str(pyotp.TOTP(secret).at(step * PERIOD))
+
+
+def wrong_code(secret: str, clock: FrozenClock) -> str:
+    """A well-formed code valid for none of the steps in the skew window."""
+    window = {code(secret, step_of(clock) + d) for d in (-1, 0, 1)}
+    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in window)
+
+
+def principal_of(service: AuthService, pair: TokenPair, *, enrolment: bool = False) -> Principal:
+    return service.authenticate_access_token(pair.access_token, allow_mfa_enrolment=enrolment)
+
+
+def enable_mfa(
+    service: AuthService, clock: FrozenClock, *, identifier: str = USERNAME
+) -> tuple[str, list[str]]:
+    """Sign in, set up and enable TOTP; the clock then moves 10 steps on. Secret and codes."""
+    pair = service.login(identifier=identifier, password=PASSWORD, address=ADDR)
+    principal = principal_of(service, pair, enrolment=True)
+    secret = service.totp_setup(principal=principal, address=ADDR).secret
+    recovery = service.totp_enable(
+        principal=principal, otp=code(secret, step_of(clock)), address=ADDR
+    )
+    clock.advance(10 * PERIOD)
+    return secret, recovery
+
+
+def events(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def named(path: Path, name: str) -> list[dict[str, Any]]:
+    return [e for e in events(path) if e["event"] == name]
+
+
+# -- sign-in with a second factor ------------------------------------------------------
+
+
+def test_login_without_a_code_is_mfa_required_and_not_a_failure(
+    service: AuthService, user: User, clock: FrozenClock, audit_path: Path
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    for _ in range(10):  # twice the pair budget: none of these count
+        with pytest.raises(MfaRequired):
+            service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    pair = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
+    )
+    assert pair.user.id == user.id
+    pending = [e for e in named(audit_path, "login") if e["outcome"] == "pending"]
+    assert len(pending) == 10
+    assert {e["reason"] for e in pending} == {"mfa_required"}
+
+
+def test_a_wrong_password_with_a_valid_code_is_invalid_credentials_and_spends_no_code(
+    service: AuthService, user: User, clock: FrozenClock
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    otp = code(secret, step_of(clock))
+    with pytest.raises(InvalidCredentials):
+        service.login(identifier=USERNAME, password="Wrong-Password-000", address=ADDR, otp=otp)
+    assert service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp=otp)
+
+
+def test_a_wrong_code_is_invalid_otp(
+    service: AuthService, user: User, clock: FrozenClock, audit_path: Path
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    with pytest.raises(InvalidOtp):
+        service.login(
+            identifier=USERNAME, password=PASSWORD, address=ADDR, otp=wrong_code(secret, clock)
+        )
+    failures = named(audit_path, "mfa.verify")
+    assert [(e["outcome"], e["reason"]) for e in failures] == [("failure", "invalid_otp")]
+
+
+def test_wrong_codes_count_toward_the_throttle_even_against_a_right_code(
+    service: AuthService, user: User, clock: FrozenClock, audit_path: Path
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    bad = wrong_code(secret, clock)
+    for _ in range(5):
+        with pytest.raises(InvalidOtp):
+            service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp=bad)
+    with pytest.raises(TooManyAttempts) as caught:
+        service.login(
+            identifier=USERNAME,
+            password=PASSWORD,
+            address=ADDR,
+            otp=code(secret, step_of(clock)),
+        )
+    assert caught.value.retry_after is not None
+    assert caught.value.retry_after >= 1
+    # The email shares the account's counters.
+    with pytest.raises(TooManyAttempts):
+        service.login(
+            identifier=EMAIL.upper(),
+            password=PASSWORD,
+            address=ADDR,
+            otp=code(secret, step_of(clock)),
+        )
+    # Another address is not throttled by the pair rule, and its right code works.
+    pair = service.login(
+        identifier=USERNAME,
+        password=PASSWORD,
+        address="198.51.100.9",
+        otp=code(secret, step_of(clock)),
+    )
+    assert pair.user.id == user.id
+
+
+def test_a_replayed_code_is_refused_at_login(
+    service: AuthService, user: User, clock: FrozenClock
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    otp = code(secret, step_of(clock))
+    service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp=otp)
+    with pytest.raises(InvalidOtp):
+        service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp=otp)
+
+
+def test_a_right_code_gives_tokens_with_amr_pwd_otp(
+    service: AuthService, user: User, clock: FrozenClock
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    pair = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock) - 1)
+    )
+    claims = service.access_tokens.verify(pair.access_token)
+    assert list(claims.amr) == ["pwd", "otp"]
+    assert claims.scope is None
+    assert principal_of(service, pair).user.id == user.id
+
+
+def test_a_password_only_login_has_amr_pwd(service: AuthService, user: User) -> None:
+    pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    assert list(service.access_tokens.verify(pair.access_token).amr) == ["pwd"]
+
+
+def test_a_recovery_code_signs_in_once_with_amr_mfa(
+    service: AuthService, user: User, clock: FrozenClock, audit_path: Path
+) -> None:
+    _, recovery = enable_mfa(service, clock)
+    pair = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, recovery_code=recovery[0].upper()
+    )
+    amr = service.access_tokens.verify(pair.access_token).amr
+    assert "mfa" in amr
+    assert "pwd" in amr
+    used = named(audit_path, "mfa.recovery_used")
+    assert [(e["outcome"], e["remaining"]) for e in used] == [("success", 9)]
+    with pytest.raises(InvalidOtp):
+        service.login(
+            identifier=USERNAME, password=PASSWORD, address=ADDR, recovery_code=recovery[0]
+        )
+
+
+def test_an_account_without_mfa_ignores_a_code(service: AuthService, user: User) -> None:
+    pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp="000000")
+    assert list(service.access_tokens.verify(pair.access_token).amr) == ["pwd"]
+
+
+# -- enrolment, disable and their throttling ---------------------------------------------
+
+
+def test_setup_when_enabled_is_a_conflict(
+    service: AuthService, user: User, clock: FrozenClock
+) -> None:
+    secret, _ = enable_mfa(service, clock)
+    pair = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
+    )
+    with pytest.raises(Conflict):
+        service.totp_setup(principal=principal_of(service, pair), address=ADDR)
+
+
+def test_wrong_codes_at_enable_and_disable_count_toward_the_throttle(
+    service: AuthService, user: User, clock: FrozenClock
+) -> None:
+    pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    principal = principal_of(service, pair)
+    secret = service.totp_setup(principal=principal, address=ADDR).secret
+    for _ in range(5):
+        with pytest.raises(InvalidOtp):
+            service.totp_enable(principal=principal, otp=wrong_code(secret, clock), address=ADDR)
+    with pytest.raises(TooManyAttempts):
+        service.totp_enable(principal=principal, otp=code(secret, step_of(clock)), address=ADDR)
+    with pytest.raises(TooManyAttempts):
+        service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+
+
+def test_disable_needs_a_valid_code_or_recovery_code(
+    service: AuthService, user: User, clock: FrozenClock, users: MemoryUserStore
+) -> None:
+    secret, recovery = enable_mfa(service, clock)
+    pair = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, recovery_code=recovery[0]
+    )
+    principal = principal_of(service, pair)
+    with pytest.raises(InvalidOtp):
+        service.totp_disable(
+            principal=principal, otp=wrong_code(secret, clock), recovery_code=None, address=ADDR
+        )
+    with pytest.raises(InvalidOtp):  # neither given: a failure too, not a crash
+        service.totp_disable(principal=principal, otp=None, recovery_code=None, address=ADDR)
+    service.totp_disable(principal=principal, otp=None, recovery_code=recovery[1], address=ADDR)
+    found = users.get(user.id)
+    assert found is not None
+    assert not found.mfa_enabled
+    pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    assert list(service.access_tokens.verify(pair.access_token).amr) == ["pwd"]
+
+
+# -- roles that must enrol ----------------------------------------------------------------
+
+
+@pytest.fixture
+def strict_service(make_service: Callable[..., AuthService]) -> AuthService:
+    return make_service(frozenset({"admin"}))
+
+
+@pytest.fixture
+def admin(strict_service: AuthService) -> User:
+    return strict_service.create_user(
+        username="Admiral", email="admiral@example.test", password=PASSWORD, roles=("admin",)
+    )
+
+
+def test_required_roles_need_an_mfa_service(make_service: Callable[..., AuthService]) -> None:
+    service = make_service()
+    with pytest.raises(ConfigurationError):
+        AuthService(
+            users=service.users,
+            hasher=service.hasher,
+            policy=service.policy,
+            throttle=service.throttle,
+            access_tokens=service.access_tokens,
+            refresh_tokens=service.refresh_tokens,
+            audit=service.audit,
+            mfa=None,
+            mfa_required_roles=frozenset({"admin"}),
+        )
+
+
+def test_an_admin_without_mfa_gets_an_enrolment_only_token(
+    strict_service: AuthService, admin: User
+) -> None:
+    pair = strict_service.login(identifier="admiral", password=PASSWORD, address=ADDR)
+    assert strict_service.access_tokens.verify(pair.access_token).scope == MFA_ENROLMENT_SCOPE
+    with pytest.raises(MfaEnrolmentRequired):
+        strict_service.authenticate_access_token(pair.access_token)
+    principal = strict_service.authenticate_access_token(
+        pair.access_token, allow_mfa_enrolment=True
+    )
+    assert principal.user.id == admin.id
+    # Refreshing does not escape enrolment either.
+    refreshed = strict_service.refresh(refresh_token=pair.refresh_token, address=ADDR)
+    assert strict_service.access_tokens.verify(refreshed.access_token).scope == MFA_ENROLMENT_SCOPE
+    with pytest.raises(MfaEnrolmentRequired):
+        strict_service.authenticate_access_token(refreshed.access_token)
+
+
+def test_other_roles_get_full_tokens_without_mfa(strict_service: AuthService) -> None:
+    strict_service.register(username=USERNAME, email=EMAIL, password=PASSWORD, address=ADDR)
+    pair = strict_service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    assert strict_service.access_tokens.verify(pair.access_token).scope is None
+    assert strict_service.authenticate_access_token(pair.access_token).user.username == USERNAME
+
+
+def test_after_enrolling_a_new_login_gives_a_full_token(
+    strict_service: AuthService, admin: User, clock: FrozenClock
+) -> None:
+    pair = strict_service.login(identifier="admiral", password=PASSWORD, address=ADDR)
+    enrolment = principal_of(strict_service, pair, enrolment=True)
+    secret = strict_service.totp_setup(principal=enrolment, address=ADDR).secret
+    strict_service.totp_enable(principal=enrolment, otp=code(secret, step_of(clock)), address=ADDR)
+    # The enrolment token stays an enrolment token.
+    with pytest.raises(MfaEnrolmentRequired):
+        strict_service.authenticate_access_token(pair.access_token)
+    clock.advance(PERIOD)
+    with pytest.raises(MfaRequired):
+        strict_service.login(identifier="admiral", password=PASSWORD, address=ADDR)
+    full = strict_service.login(
+        identifier="admiral", password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
+    )
+    claims = strict_service.access_tokens.verify(full.access_token)
+    assert claims.scope is None
+    assert list(claims.amr) == ["pwd", "otp"]
+    assert strict_service.authenticate_access_token(full.access_token).user.id == admin.id
+
+
+def test_an_admin_who_disables_mfa_is_back_to_enrolment(
+    strict_service: AuthService, admin: User, clock: FrozenClock
+) -> None:
+    secret, _ = enable_mfa(strict_service, clock, identifier="admiral")
+    full = strict_service.login(
+        identifier="admiral", password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
+    )
+    principal = principal_of(strict_service, full)
+    clock.advance(PERIOD)
+    strict_service.totp_disable(
+        principal=principal, otp=code(secret, step_of(clock)), recovery_code=None, address=ADDR
+    )
+    with pytest.raises(MfaEnrolmentRequired):
+        strict_service.authenticate_access_token(full.access_token)
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+def _strings(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def test_mfa_events_are_audited_without_codes_or_secrets(
+    service: AuthService, user: User, clock: FrozenClock, audit_path: Path
+) -> None:
+    pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    principal = principal_of(service, pair)
+    secret = service.totp_setup(principal=principal, address=ADDR).secret
+    bad = wrong_code(secret, clock)
+    with pytest.raises(InvalidOtp):
+        service.totp_enable(principal=principal, otp=bad, address=ADDR)
+    enable_otp = code(secret, step_of(clock))
+    recovery = service.totp_enable(principal=principal, otp=enable_otp, address=ADDR)
+    clock.advance(PERIOD)
+    with pytest.raises(InvalidOtp):
+        service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp=bad)
+    signed = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, recovery_code=recovery[0]
+    )
+    principal = principal_of(service, signed)
+    with pytest.raises(InvalidOtp):
+        service.totp_disable(principal=principal, otp=bad, recovery_code=None, address=ADDR)
+    disable_otp = code(secret, step_of(clock))
+    service.totp_disable(principal=principal, otp=disable_otp, recovery_code=None, address=ADDR)
+
+    seen = [(e["event"], e["outcome"]) for e in events(audit_path) if e["event"].startswith("mfa.")]
+    assert seen == [
+        ("mfa.setup", "success"),
+        ("mfa.enable", "failure"),
+        ("mfa.enable", "success"),
+        ("mfa.verify", "failure"),
+        ("mfa.recovery_used", "success"),
+        ("mfa.disable", "failure"),
+        ("mfa.disable", "success"),
+    ]
+    assert named(audit_path, "mfa.disable")[-1]["method"] == "otp"
+
+    raw = audit_path.read_text()
+    assert secret not in raw
+    assert secret.lower() not in raw.lower()
+    for plain in recovery:
+        assert plain not in raw
+        assert plain.replace("-", "") not in raw
+        assert plain.upper() not in raw
+    assert PASSWORD not in raw
+    assert USERNAME not in raw
+    for event in events(audit_path):
+        for value in event.values():
+            for text in _strings(value):
+                assert text not in {bad, enable_otp, disable_otp}, event
