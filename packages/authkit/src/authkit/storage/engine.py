@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy import create_engine as sa_create_engine
+
+_READ_ONLY = "authkit_read_only"
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -32,13 +36,25 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # BEGIN IMMEDIATE takes the write lock up front, so a read-then-write
-            # transaction cannot deadlock against another writer.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writes take the lock up front (BEGIN IMMEDIATE), so a read-then-write
+            # transaction cannot fail on a lock upgrade; reads opened through
+            # ``read_only`` stay deferred and run beside writers under WAL.
+            if conn.get_execution_options().get(_READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return sa_create_engine(url, **kwargs)
 
 
-__all__ = ["create_engine"]
+@contextmanager
+def read_only(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only: on SQLite it does not take the write lock."""
+    with engine.connect() as conn:
+        conn.execution_options(**{_READ_ONLY: True})
+        yield conn
+
+
+__all__ = ["create_engine", "read_only"]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, update
 
+from authkit.storage.engine import read_only
 from authkit.storage.tables import recovery_codes, users
 
 
@@ -15,7 +16,7 @@ class SqlMfaStore:
         self._engine = engine
 
     def get_secret(self, user_id: str) -> str | None:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             value = conn.execute(
                 select(users.c.mfa_secret_encrypted).where(users.c.id == user_id)
             ).scalar_one_or_none()
@@ -90,7 +91,7 @@ class SqlMfaStore:
 
     def remaining_recovery_codes(self, user_id: str) -> int:
         c = recovery_codes.c
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             return int(
                 conn.execute(
                     select(func.count())

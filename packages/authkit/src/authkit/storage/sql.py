@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from authkit.clock import utc
 from authkit.errors import Conflict
 from authkit.models import NewUser, RefreshTokenRecord, User, canonical
+from authkit.storage.engine import read_only
 from authkit.storage.protocols import RotationOutcome, RotationResult, SuccessorFactory
 from authkit.storage.sql_admin import SqlUserAdmin
 from authkit.storage.tables import refresh_tokens, user_roles, users
@@ -61,13 +62,13 @@ class SqlUserStore(SqlUserAdmin):
         return user
 
     def get(self, user_id: str) -> User | None:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
             return None if row is None else _user(row, _roles(conn, [user_id])[user_id])
 
     def find_by_login(self, identifier: str) -> User | None:
         key = canonical(identifier)
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             row = (
                 conn.execute(
                     select(users).where(
@@ -97,7 +98,7 @@ class SqlUserStore(SqlUserAdmin):
             )
 
     def count_active(self) -> int:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             return int(
                 conn.execute(
                     select(func.count()).select_from(users).where(users.c.is_active.is_(True))
@@ -105,7 +106,7 @@ class SqlUserStore(SqlUserAdmin):
             )
 
     def ping(self) -> None:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             conn.execute(text("SELECT 1"))
 
     def _hydrate(self, conn: Connection, rows: Sequence[Any]) -> list[User]:
@@ -123,7 +124,7 @@ class SqlRefreshTokenStore:
             conn.execute(insert(refresh_tokens).values(**_token_row(record)))
 
     def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             return _fetch_token(conn, token_hash)
 
     def rotate(

@@ -46,6 +46,7 @@ from sqlalchemy import (
 )
 
 from authkit.models import User
+from authkit.storage.engine import read_only
 from authkit.storage.tables import user_roles, users
 from authkit.users_query import (
     BulkResult,
@@ -81,7 +82,7 @@ class SqlUserAdmin:
     # -- listing ----------------------------------------------------------------
 
     def list_users(self, query: UserQuery) -> UserPage:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             sqlite = conn.dialect.name == "sqlite"
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
@@ -158,7 +159,7 @@ class SqlUserAdmin:
             return result
 
     def count_active_admins(self, excluding: Collection[str] = ()) -> int:
-        with self._engine.connect() as conn:
+        with read_only(self._engine) as conn:
             return len(_active_admins(conn) - set(excluding))
 
     def _load(self, conn: Connection, user_id: str) -> User | None:
