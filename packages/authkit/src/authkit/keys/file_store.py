@@ -64,7 +64,13 @@ class KeyRingFile:
             raise
 
     def load_or_create(self, alg: Algorithm = DEFAULT_ALGORITHM) -> KeyRing:
-        """Load the ring, creating one with a single active key when the file is absent."""
+        """Load the ring, creating one with a single active key when the file is absent.
+
+        An existing ring is read without the lock, so a ring mounted read-only as a
+        secret works (no lock file can be made beside it).
+        """
+        if self.path.exists():
+            return self.load()
         with self.locked():
             if self.path.exists():
                 return self.load()

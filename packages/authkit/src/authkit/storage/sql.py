@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +15,7 @@ from authkit.models import NewUser, RefreshTokenRecord, User, canonical
 from authkit.storage.engine import read_only
 from authkit.storage.protocols import RotationOutcome, RotationResult, SuccessorFactory
 from authkit.storage.sql_admin import SqlUserAdmin
+from authkit.storage.sql_rows import load_roles, user_from_row
 from authkit.storage.tables import refresh_tokens, user_roles, users
 
 
@@ -64,7 +65,7 @@ class SqlUserStore(SqlUserAdmin):
     def get(self, user_id: str) -> User | None:
         with read_only(self._engine) as conn:
             row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-            return None if row is None else _user(row, _roles(conn, [user_id])[user_id])
+            return None if row is None else user_from_row(row, load_roles(conn, [user_id])[user_id])
 
     def find_by_login(self, identifier: str) -> User | None:
         key = canonical(identifier)
@@ -80,7 +81,7 @@ class SqlUserStore(SqlUserAdmin):
             )
             if row is None:
                 return None
-            return _user(row, _roles(conn, [row["id"]])[row["id"]])
+            return user_from_row(row, load_roles(conn, [row["id"]])[row["id"]])
 
     def record_login(self, user_id: str, *, at: datetime, new_hash: str | None = None) -> None:
         values: dict[str, Any] = {"last_login_at": at}
@@ -108,11 +109,6 @@ class SqlUserStore(SqlUserAdmin):
     def ping(self) -> None:
         with read_only(self._engine) as conn:
             conn.execute(text("SELECT 1"))
-
-    def _hydrate(self, conn: Connection, rows: Sequence[Any]) -> list[User]:
-        """Users from ``authkit_users`` rows, their roles loaded in one query."""
-        roles = _roles(conn, [row["id"] for row in rows])
-        return [_user(row, roles[row["id"]]) for row in rows]
 
 
 class SqlRefreshTokenStore:
@@ -206,36 +202,6 @@ class SqlRefreshTokenStore:
                 )
             )
             return int(result.rowcount)
-
-
-def _roles(conn: Connection, user_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-    ids = list(user_ids)
-    found: dict[str, list[str]] = {uid: [] for uid in ids}
-    rows = conn.execute(
-        select(user_roles.c.user_id, user_roles.c.role)
-        .where(user_roles.c.user_id.in_(ids))
-        .order_by(user_roles.c.role)
-    )
-    for uid, role in rows:
-        found[uid].append(role)
-    return {uid: tuple(r) for uid, r in found.items()}
-
-
-def _user(row: Any, roles: tuple[str, ...]) -> User:
-    return User(
-        id=row["id"],
-        username=row["username"],
-        email=row["email"],
-        roles=roles,
-        is_active=bool(row["is_active"]),
-        mfa_enabled=bool(row["mfa_enabled"]),
-        created_at=utc(row["created_at"]),
-        last_login_at=utc(row["last_login_at"]) if row["last_login_at"] else None,
-        password_hash=row["password_hash"],
-        password_changed_at=(
-            utc(row["password_changed_at"]) if row["password_changed_at"] else None
-        ),
-    )
 
 
 def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:

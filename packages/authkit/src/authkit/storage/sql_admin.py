@@ -29,7 +29,7 @@ Changes
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any, Final
+from typing import Final
 
 from sqlalchemy import (
     ColumnElement,
@@ -47,6 +47,7 @@ from sqlalchemy import (
 
 from authkit.models import User
 from authkit.storage.engine import read_only
+from authkit.storage.sql_rows import hydrate_users
 from authkit.storage.tables import user_roles, users
 from authkit.users_query import (
     BulkResult,
@@ -75,10 +76,6 @@ when almost nobody does.
 class SqlUserAdmin:
     _engine: Engine
 
-    def _hydrate(self, conn: Connection, rows: Sequence[Any]) -> list[User]:
-        """Users from ``authkit_users`` rows, roles loaded in one query (the host's)."""
-        raise NotImplementedError
-
     # -- listing ----------------------------------------------------------------
 
     def list_users(self, query: UserQuery) -> UserPage:
@@ -103,7 +100,7 @@ class SqlUserAdmin:
                     .mappings()
                     .all()
                 )
-                items = sorted(self._hydrate(conn, rows), key=lambda u: (u.created_at, u.id))
+                items = sorted(hydrate_users(conn, rows), key=lambda u: (u.created_at, u.id))
         return UserPage(items=tuple(items), total=total, page=query.page, page_size=query.page_size)
 
     # -- changes ----------------------------------------------------------------
@@ -164,7 +161,7 @@ class SqlUserAdmin:
 
     def _load(self, conn: Connection, user_id: str) -> User | None:
         rows = conn.execute(select(users).where(users.c.id == user_id)).mappings().all()
-        found = self._hydrate(conn, rows)
+        found = hydrate_users(conn, rows)
         return found[0] if found else None
 
 
