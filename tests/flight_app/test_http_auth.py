@@ -647,3 +647,16 @@ def test_password_change_needs_a_bearer_token_and_both_fields(
     problem = expect_problem(missing, 422, "validation_error")
     assert problem["errors"][0]["loc"] == ["body", "new_password"]
     assert password not in missing.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_missing_credentials_get_a_challenge_without_an_error_code(
+    client: FlaskClient, expect_problem: ExpectProblem
+) -> None:
+    """RFC 6750 §3.1: no credentials, no error code; a bad token gets error="invalid_token"."""
+    missing = client.get("/auth/me")
+    expect_problem(missing, 401, "invalid_token")
+    assert missing.headers["WWW-Authenticate"] == "Bearer"
+    bad = client.get("/auth/me", headers={"Authorization": "Bearer not-a-token"})
+    expect_problem(bad, 401, "invalid_token")
+    assert bad.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'

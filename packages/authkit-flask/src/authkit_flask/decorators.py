@@ -30,6 +30,8 @@ def _authenticate(*, allow_mfa_enrolment: bool = False) -> Principal:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        # RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
+        g.authkit_credentials_missing = True
         raise InvalidToken("A bearer access token is required.")
     principal = get_state().service.authenticate_access_token(
         token.strip(), allow_mfa_enrolment=allow_mfa_enrolment

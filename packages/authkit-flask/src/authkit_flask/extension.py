@@ -157,7 +157,10 @@ def _end_request(_exc: BaseException | None) -> None:
 
 def _handle_authkit_error(error: AuthkitError) -> Response:
     record_auth_failure(error.code)
-    return problem_from_error(error)
+    response = problem_from_error(error)
+    if g.get("authkit_credentials_missing"):
+        response.headers["WWW-Authenticate"] = "Bearer"
+    return response
 
 
 def _handle_http_exception(error: HTTPException) -> Response:
