@@ -157,19 +157,27 @@ def named(path: Path, name: str) -> list[dict[str, Any]]:
 # -- sign-in with a second factor ------------------------------------------------------
 
 
-def test_login_without_a_code_is_mfa_required_and_not_a_failure(
+def test_login_without_a_code_is_mfa_required_and_spends_an_attempt(
     service: AuthService, user: User, clock: FrozenClock, audit_path: Path
 ) -> None:
+    """mfa_required is not a failure, but it is an attempt: it uses the pair's budget
+    until a complete sign-in clears it, so a known password cannot be used to reset
+    the budget between guessed codes."""
     secret, _ = enable_mfa(service, clock)
-    for _ in range(10):  # twice the pair budget: none of these count
+    for _ in range(4):
         with pytest.raises(MfaRequired):
             service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
     pair = service.login(
         identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
     )
     assert pair.user.id == user.id
+    for _ in range(5):  # the success cleared the budget: five more attempts are admitted
+        with pytest.raises(MfaRequired):
+            service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    with pytest.raises(TooManyAttempts):
+        service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
     pending = [e for e in named(audit_path, "login") if e["outcome"] == "pending"]
-    assert len(pending) == 10
+    assert len(pending) == 9
     assert {e["reason"] for e in pending} == {"mfa_required"}
 
 

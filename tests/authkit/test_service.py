@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,7 @@ from authkit.audit import AuditLogger, Pseudonymizer
 from authkit.clock import FrozenClock
 from authkit.errors import (
     AccountDisabled,
+    AuthkitError,
     Conflict,
     InvalidCredentials,
     InvalidToken,
@@ -549,3 +552,34 @@ def test_audit_records_events_without_secrets_or_pii(
         assert secret not in text, f"audit log leaks {secret[:12]}..."
     for token in (pair.access_token, second.access_token):
         assert token.split(".")[2] not in text
+
+
+def test_concurrent_wrong_passwords_reach_argon2_at_most_the_budget(
+    service: AuthService, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 simultaneous guesses for one account from one address: exactly 5 are verified."""
+    verified: list[int] = []
+    lock = threading.Lock()
+    real_verify = service.hasher.verify
+
+    def counting_verify(password_hash: str, password: str) -> bool:
+        with lock:
+            verified.append(1)
+        return real_verify(password_hash, password)
+
+    monkeypatch.setattr(service.hasher, "verify", counting_verify)
+    barrier = threading.Barrier(20)
+
+    def guess(n: int) -> str:
+        barrier.wait()
+        try:
+            service.login(identifier=USERNAME, password=f"wrong guess {n:04d}", address=ADDR)
+        except AuthkitError as exc:
+            return exc.code
+        return "ok"
+
+    with ThreadPoolExecutor(20) as pool:
+        codes = list(pool.map(guess, range(20)))
+    assert codes.count("invalid_credentials") == 5
+    assert codes.count("too_many_attempts") == 15
+    assert len(verified) == 5

@@ -354,6 +354,46 @@ def test_concurrent_registrations_never_overshoot(make_throttle: MakeThrottle) -
     assert results.count(True) == 10
 
 
+def test_concurrent_sign_in_attempts_never_overshoot_the_pair_budget(
+    make_throttle: MakeThrottle,
+) -> None:
+    """A burst of simultaneous guesses: exactly the pair's budget is admitted.
+
+    ``acquire_login`` counts the attempt atomically before the slow password
+    check, so no interleaving lets more than five guesses reach argon2.
+    """
+    threads = 40
+    throttle = make_throttle()
+    barrier = threading.Barrier(threads)
+
+    def attempt() -> bool:
+        barrier.wait()
+        try:
+            throttle.acquire_login(ADDR, "alice")
+        except TooManyAttempts:
+            return False
+        throttle.record_failure(ADDR, "alice", acquired=True)
+        return True
+
+    with ThreadPoolExecutor(threads) as pool:
+        results = [f.result() for f in [pool.submit(attempt) for _ in range(threads)]]
+    assert results.count(True) == 5
+    with pytest.raises(TooManyAttempts):
+        throttle.check_login(ADDR, "alice")
+
+
+def test_acquired_attempts_are_cleared_by_success(make_throttle: MakeThrottle) -> None:
+    """Attempts admitted by acquire_login count until a success clears the pair."""
+    throttle = make_throttle()
+    for _ in range(4):
+        throttle.acquire_login(ADDR, "alice")
+    throttle.record_success(ADDR, "alice")
+    for _ in range(5):
+        throttle.acquire_login(ADDR, "alice")
+    with pytest.raises(TooManyAttempts):
+        throttle.acquire_login(ADDR, "alice")
+
+
 # --- keys cannot be forged ----------------------------------------------------------
 
 

@@ -48,7 +48,9 @@ class PasswordPolicyLike(Protocol):
 class ThrottleLike(Protocol):
     def check_login(self, address: str, username: str) -> None: ...
 
-    def record_failure(self, address: str, username: str) -> None: ...
+    def acquire_login(self, address: str, username: str) -> None: ...
+
+    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None: ...
 
     def record_success(self, address: str, username: str) -> None: ...
 
@@ -181,7 +183,7 @@ class AuthService:
         user = self.users.find_by_login(identifier)
         account_key = canonical(user.username) if user else canonical(identifier)
         try:
-            self.throttle.check_login(address, account_key)
+            self.throttle.acquire_login(address, account_key)
         except TooManyAttempts:
             self.audit.log(
                 "login.throttled",
@@ -224,7 +226,7 @@ class AuthService:
         return pair
 
     def _login_failed(self, address: str, account_key: str, *, actor: str, reason: str) -> None:
-        self.throttle.record_failure(address, account_key)
+        self.throttle.record_failure(address, account_key, acquired=True)
         self.audit.log(
             "login", outcome="failure", actor=actor, client_address=address, reason=reason
         )
@@ -256,7 +258,7 @@ class AuthService:
             )
             raise
         except InvalidOtp:
-            self.throttle.record_failure(address, account_key)
+            self.throttle.record_failure(address, account_key, acquired=True)
             self.audit.log(
                 "mfa.verify",
                 outcome="failure",
@@ -376,11 +378,11 @@ class AuthService:
     def totp_enable(self, *, principal: Principal, otp: str, address: str) -> list[str]:
         user = principal.user
         key = canonical(user.username)
-        self.throttle.check_login(address, key)
+        self.throttle.acquire_login(address, key)
         try:
             codes = self._require_mfa().enable(user, otp)
         except InvalidOtp:
-            self.throttle.record_failure(address, key)
+            self.throttle.record_failure(address, key, acquired=True)
             self.audit.log(
                 "mfa.enable",
                 outcome="failure",
@@ -389,6 +391,7 @@ class AuthService:
                 reason="invalid_otp",
             )
             raise
+        self.throttle.record_success(address, key)
         self.audit.log("mfa.enable", outcome="success", actor=user.id, client_address=address)
         return codes
 
@@ -402,11 +405,11 @@ class AuthService:
     ) -> None:
         user = principal.user
         key = canonical(user.username)
-        self.throttle.check_login(address, key)
+        self.throttle.acquire_login(address, key)
         try:
             method = self._require_mfa().disable(user, otp=otp, recovery_code=recovery_code)
         except (InvalidOtp, MfaRequired):
-            self.throttle.record_failure(address, key)
+            self.throttle.record_failure(address, key, acquired=True)
             self.audit.log(
                 "mfa.disable",
                 outcome="failure",
@@ -415,6 +418,7 @@ class AuthService:
                 reason="invalid_otp",
             )
             raise InvalidOtp() from None
+        self.throttle.record_success(address, key)
         self.audit.log(
             "mfa.disable",
             outcome="success",

@@ -94,10 +94,15 @@ class LoginThrottle:
 
     The sign-in flow is::
 
-        throttle.check_login(address, username)    # raises TooManyAttempts
+        throttle.acquire_login(address, key)             # raises TooManyAttempts
         ...authenticate...
-        throttle.record_failure(address, key)      # on a wrong password or MFA code
-        throttle.record_success(address, key)      # on success
+        throttle.record_failure(address, key, acquired=True)  # wrong password or code
+        throttle.record_success(address, key)            # on success
+
+    ``acquire_login`` counts the attempt against the pair and account budgets
+    *before* the slow password check, atomically in the storage, so a burst of
+    concurrent guesses cannot all slip past a check that only failures update;
+    success clears those budgets again. ``check_login`` is the read-only test.
 
     where ``key`` is the account's canonical username when it is known (so the
     email and the username of one account share its counters), else what was typed.
@@ -178,17 +183,41 @@ class LoginThrottle:
             if (stats := self._limiter.get_window_stats(budget.item, *ids)).remaining <= 0
         ]
 
-    def record_failure(self, address: str, username: str) -> None:
-        """Count one failed sign-in (wrong password or MFA code) against all three budgets.
+    def acquire_login(self, address: str, username: str) -> None:
+        """Admit one sign-in attempt, counting it against the pair and account budgets.
 
-        A budget that is already full is left as it is: the attempt was refused anyway,
-        and the budget frees when its oldest failure leaves the window.
+        Each budget is taken with the storage's atomic hit, so of N concurrent
+        attempts at most the remaining budget get through, however they interleave.
+        The address budget counts failures only (a busy NAT signs many people in)
+        and is tested here, consumed by :meth:`record_failure`.
+
+        :raises TooManyAttempts: as :meth:`check_login`.
         """
         addr, user = _normalize_address(address), _normalize_username(username)
         with _storage_errors():
-            self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
+            waits = self._exhausted_waits(addr, user)
+            if not waits and not (
+                self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
+                and self._limiter.hit(self._account.item, *self._account.identifiers(user))
+            ):
+                waits = self._exhausted_waits(addr, user) or [time.time()]
+        if waits:
+            raise TooManyAttempts(retry_after=_seconds_until(max(waits)))
+
+    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None:
+        """Count one failed sign-in (wrong password or MFA code).
+
+        With ``acquired=True`` the attempt already counted against the pair and
+        account budgets in :meth:`acquire_login`, so only the address budget is
+        hit; otherwise all three are. A full budget is left as it is: the attempt
+        was refused anyway, and it frees when its oldest entry leaves the window.
+        """
+        addr, user = _normalize_address(address), _normalize_username(username)
+        with _storage_errors():
+            if not acquired:
+                self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
+                self._limiter.hit(self._account.item, *self._account.identifiers(user))
             self._limiter.hit(self._address.item, *self._address.identifiers(addr))
-            self._limiter.hit(self._account.item, *self._account.identifiers(user))
 
     def record_success(self, address: str, username: str) -> None:
         """Forget the failures of this pair and of this account after a successful sign-in.
