@@ -25,9 +25,10 @@ from authkit.errors import (
     TokenReused,
     TooManyAttempts,
 )
-from authkit.mfa.service import MfaService, TotpEnrolment
+from authkit.mfa.service import MfaService
 from authkit.models import NewUser, User, canonical
 from authkit.passwords.hashing import PasswordHasher
+from authkit.service_mfa import MfaFlows
 from authkit.storage.protocols import UserStore
 from authkit.tokens.access import AccessClaims, AccessTokens
 from authkit.tokens.refresh import IssuedRefreshToken, RefreshTokens
@@ -86,7 +87,7 @@ class Principal:
     claims: AccessClaims
 
 
-class AuthService:
+class AuthService(MfaFlows):
     def __init__(
         self,
         *,
@@ -360,72 +361,6 @@ class AuthService:
         ):
             raise MfaEnrolmentRequired()
         return Principal(user=user, claims=claims)
-
-    # -- second factor ----------------------------------------------------------
-
-    def _require_mfa(self) -> MfaService:
-        if self.mfa is None:
-            raise ConfigurationError("MFA is not configured.")
-        return self.mfa
-
-    def totp_setup(self, *, principal: Principal, address: str) -> TotpEnrolment:
-        enrolment = self._require_mfa().setup(principal.user)
-        self.audit.log(
-            "mfa.setup", outcome="success", actor=principal.user.id, client_address=address
-        )
-        return enrolment
-
-    def totp_enable(self, *, principal: Principal, otp: str, address: str) -> list[str]:
-        user = principal.user
-        key = canonical(user.username)
-        self.throttle.acquire_login(address, key)
-        try:
-            codes = self._require_mfa().enable(user, otp)
-        except InvalidOtp:
-            self.throttle.record_failure(address, key, acquired=True)
-            self.audit.log(
-                "mfa.enable",
-                outcome="failure",
-                actor=user.id,
-                client_address=address,
-                reason="invalid_otp",
-            )
-            raise
-        self.throttle.record_success(address, key)
-        self.audit.log("mfa.enable", outcome="success", actor=user.id, client_address=address)
-        return codes
-
-    def totp_disable(
-        self,
-        *,
-        principal: Principal,
-        otp: str | None,
-        recovery_code: str | None,
-        address: str,
-    ) -> None:
-        user = principal.user
-        key = canonical(user.username)
-        self.throttle.acquire_login(address, key)
-        try:
-            method = self._require_mfa().disable(user, otp=otp, recovery_code=recovery_code)
-        except (InvalidOtp, MfaRequired):
-            self.throttle.record_failure(address, key, acquired=True)
-            self.audit.log(
-                "mfa.disable",
-                outcome="failure",
-                actor=user.id,
-                client_address=address,
-                reason="invalid_otp",
-            )
-            raise InvalidOtp() from None
-        self.throttle.record_success(address, key)
-        self.audit.log(
-            "mfa.disable",
-            outcome="success",
-            actor=user.id,
-            client_address=address,
-            method=method,
-        )
 
     def change_password(
         self, *, principal: Principal, current_password: str, new_password: str, address: str
