@@ -81,13 +81,3 @@ def test_every_error_is_constructible_with_a_safe_default() -> None:
         assert instance.message == error.default_message
         assert str(instance) == error.default_message
         assert error.code in repr(instance)
-
-
-@pytest.mark.parametrize(
-    "code",
-    [pytest.param(e.code, id=e.code) for e in ERRORS],
-)
-def test_every_code_has_an_http_status(code: str) -> None:
-    """The adapter's one table maps every code to a status (no silent 500 fallback)."""
-    problem = pytest.importorskip("authkit_flask.problem")
-    assert code in problem.STATUS_BY_CODE

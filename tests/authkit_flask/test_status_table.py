@@ -1,0 +1,32 @@
+"""The adapter's one table from core error codes to HTTP statuses is complete."""
+
+from __future__ import annotations
+
+import pytest
+
+from authkit.errors import AuthkitError
+from authkit_flask.problem import STATUS_BY_CODE
+
+
+def _all_errors() -> list[type[AuthkitError]]:
+    found: list[type[AuthkitError]] = [AuthkitError]
+    for cls in found:
+        found.extend(cls.__subclasses__())
+    return found
+
+
+@pytest.mark.parametrize("error", _all_errors(), ids=lambda e: e.code)
+def test_every_code_has_an_http_status(error: type[AuthkitError]) -> None:
+    """Every core error code maps to a status: no silent 500 fallback."""
+    assert error.code in STATUS_BY_CODE
+
+
+def test_client_errors_are_4xx_and_server_errors_5xx() -> None:
+    server_side = {"authkit_error", "configuration_error", "keyring_error", "internal_error"}
+    for code, status in STATUS_BY_CODE.items():
+        if code in server_side:
+            assert status == 500, code
+        elif code == "service_unavailable":
+            assert status == 503
+        else:
+            assert 400 <= status < 500, code
