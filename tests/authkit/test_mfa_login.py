@@ -493,3 +493,16 @@ def test_mfa_events_are_audited_without_codes_or_secrets(
         for value in event.values():
             for text in _strings(value):
                 assert text not in {bad, enable_otp, disable_otp}, event
+
+
+def test_refreshed_access_tokens_keep_the_sign_in_amr(
+    service: AuthService, user: User, clock: FrozenClock
+) -> None:
+    """A token from /auth/refresh still says the session began with a second factor."""
+    secret, _ = enable_mfa(service, clock)
+    pair = service.login(
+        identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
+    )
+    refreshed = service.refresh(refresh_token=pair.refresh_token, address=ADDR)
+    claims = service.access_tokens.verify(refreshed.access_token)
+    assert claims.amr == ("pwd", "otp")

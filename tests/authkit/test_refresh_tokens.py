@@ -543,3 +543,32 @@ def test_refresh_machine_sql(engine: Engine) -> None:
             suppress_health_check=[HealthCheck.too_slow],
         ),
     )
+
+
+def test_amr_is_kept_across_rotations(tokens: RefreshTokens) -> None:
+    """The family remembers how its sign-in authenticated, for every successor."""
+    first = tokens.start_family("u1", ("user",), amr=("pwd", "otp"))
+    second = tokens.rotate(first.token, user_roles)
+    third = tokens.rotate(second.token, user_roles)
+    assert first.record.amr == second.record.amr == third.record.amr == ("pwd", "otp")
+
+
+def test_amr_round_trips_through_the_sql_store(engine: Engine, clock: FrozenClock) -> None:
+    users = SqlUserStore(engine)
+    users.create(
+        NewUser(
+            id="u-amr",
+            username="amr-user",
+            email="amr@example.test",
+            password_hash="x",
+            roles=("user",),
+            is_active=True,
+            created_at=NOW,
+        )
+    )
+    tokens = RefreshTokens(SqlRefreshTokenStore(engine), clock=clock)
+    first = tokens.start_family("u-amr", ("user",), amr=("pwd", "otp"))
+    second = tokens.rotate(first.token, user_roles)
+    assert tokens.lookup(second.token).amr == ("pwd", "otp")
+    plain = tokens.start_family("u-amr", ("user",))
+    assert tokens.lookup(plain.token).amr == ()

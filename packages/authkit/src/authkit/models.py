@@ -58,6 +58,9 @@ class RefreshTokenRecord:
     used_at: datetime | None = None
     revoked_at: datetime | None = None
     replaced_by: str | None = None
+    amr: tuple[str, ...] = ()
+    """How the sign-in that started the family authenticated (RFC 8176), so
+    access tokens issued on refresh keep saying it."""
 
 
 __all__ = ["NewUser", "RefreshTokenRecord", "User", "canonical"]

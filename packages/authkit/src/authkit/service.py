@@ -283,7 +283,7 @@ class AuthService(MfaFlows):
         return not user.mfa_enabled and bool(self.mfa_required_roles & set(user.roles))
 
     def _start_session(self, user: User, amr: tuple[str, ...] = ("pwd",)) -> TokenPair:
-        refresh = self.refresh_tokens.start_family(user.id, user.roles)
+        refresh = self.refresh_tokens.start_family(user.id, user.roles, amr=amr)
         return self._pair(user, refresh, amr)
 
     def _pair(
@@ -332,7 +332,7 @@ class AuthService(MfaFlows):
         if user is None:  # deleted between the rotation and now
             raise InvalidToken()
         self.audit.log("token.refresh", outcome="success", actor=user.id, client_address=address)
-        return self._pair(user, issued)
+        return self._pair(user, issued, issued.record.amr)
 
     def logout(self, *, refresh_token: str, address: str) -> None:
         record = self.refresh_tokens.revoke_family_of(refresh_token)

@@ -216,6 +216,7 @@ def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:
         "used_at": record.used_at,
         "revoked_at": record.revoked_at,
         "replaced_by": record.replaced_by,
+        "amr": " ".join(record.amr) or None,
     }
 
 
@@ -242,6 +243,7 @@ def _fetch_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None
         used_at=opt(row["used_at"]),
         revoked_at=opt(row["revoked_at"]),
         replaced_by=row["replaced_by"],
+        amr=tuple((row["amr"] or "").split()),
     )
 
 

@@ -99,6 +99,7 @@ refresh_tokens = Table(
     Column("used_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("replaced_by", String(36), nullable=True),
+    Column("amr", String(64), nullable=True),
 )
 
 recovery_codes = Table(

@@ -75,8 +75,10 @@ class RefreshTokens:
         self.lifetimes = lifetimes or RefreshLifetimes()
         self._clock = clock or SystemClock()
 
-    def start_family(self, user_id: str, roles: tuple[str, ...]) -> IssuedRefreshToken:
-        """Issue the first token of a new family (a sign-in)."""
+    def start_family(
+        self, user_id: str, roles: tuple[str, ...], *, amr: tuple[str, ...] = ()
+    ) -> IssuedRefreshToken:
+        """Issue the first token of a new family (a sign-in that authenticated by ``amr``)."""
         now = self._clock.now()
         idle, absolute = self.lifetimes.for_roles(roles)
         token, record = self._new(
@@ -85,6 +87,7 @@ class RefreshTokens:
             now=now,
             idle=idle,
             family_expires_at=now + timedelta(seconds=absolute),
+            amr=amr,
         )
         self._store.add(record)
         return IssuedRefreshToken(token=token, record=record)
@@ -116,6 +119,7 @@ class RefreshTokens:
                 now=now,
                 idle=idle,
                 family_expires_at=consumed.family_expires_at,
+                amr=consumed.amr,
             )
             issued.append(new_token)
             return record
@@ -173,6 +177,7 @@ class RefreshTokens:
         now: datetime,
         idle: int,
         family_expires_at: datetime,
+        amr: tuple[str, ...] = (),
     ) -> tuple[str, RefreshTokenRecord]:
         token = secrets.token_urlsafe(_TOKEN_BYTES)
         record = RefreshTokenRecord(
@@ -183,6 +188,7 @@ class RefreshTokens:
             issued_at=now,
             expires_at=min(now + timedelta(seconds=idle), family_expires_at),
             family_expires_at=family_expires_at,
+            amr=amr,
         )
         return token, record
 
