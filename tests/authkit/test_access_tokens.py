@@ -562,3 +562,14 @@ def test_fresh_tokens_verify_for_every_subject(tokens: AccessTokens) -> None:
     for subject, roles in [("a", ()), ("0" * 36, ("admin",)), ("ü-ß", ("x", "y", "z"))]:
         claims = tokens.verify(tokens.issue(subject=subject, roles=roles).token)
         assert (claims.subject, claims.roles) == (subject, roles)
+
+
+def test_a_token_living_longer_than_we_ever_issue_is_refused(
+    tokens: AccessTokens, rsa_ring: KeyRing, clock: FrozenClock
+) -> None:
+    """Regression (review): exp - iat beyond ttl + skew marks a token we did not mint,
+    e.g. one made with a leaked key to last a year."""
+    claims = claims_at(clock.now(), exp=int(clock.now().timestamp()) + 365 * 24 * 3600)
+    token = forge(header_for(rsa_ring), claims, rs256(rsa_ring.active.signing_key))
+    with pytest.raises(InvalidToken):
+        tokens.verify(token)

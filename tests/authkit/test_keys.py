@@ -420,3 +420,13 @@ def test_naive_created_at_in_a_hand_edited_file_is_utc(tmp_path: Path) -> None:
     assert all(k.created_at.tzinfo is not None for k in loaded.keys)
     _, removed = loaded.retire(now=NOW + timedelta(days=1), window=timedelta(minutes=15))
     assert len(removed) == 1
+
+
+def test_jwks_publishes_only_public_members_of_imported_keys() -> None:
+    """Regression (review): a keep-list, so unexpected members of an imported JWK stay out."""
+    ring = KeyRing.generate("ES256", now=NOW)
+    jwk = ring.active.to_private_jwk()
+    jwk["x-secret-note"] = "do not publish"
+    imported = KeyRing.from_jwk_set({"keys": [jwk]})
+    [published] = imported.jwks()["keys"]
+    assert set(published) == {"kty", "crv", "x", "y", "kid", "alg", "use"}

@@ -24,8 +24,10 @@ from authkit.errors import (
     Conflict,
     InvalidCredentials,
     InvalidOtp,
+    InvalidToken,
     MfaEnrolmentRequired,
     MfaRequired,
+    TokenReused,
     TooManyAttempts,
 )
 from authkit.keys import KeyRing
@@ -506,3 +508,33 @@ def test_refreshed_access_tokens_keep_the_sign_in_amr(
     refreshed = service.refresh(refresh_token=pair.refresh_token, address=ADDR)
     claims = service.access_tokens.verify(refreshed.access_token)
     assert claims.amr == ("pwd", "otp")
+
+
+def test_a_password_only_session_cannot_refresh_once_mfa_is_enabled(
+    service: AuthService, user: User, clock: FrozenClock, audit_path: Path
+) -> None:
+    """Regression (review, high): a session started before TOTP was enabled, with the
+    password alone, must not turn into a full session through /auth/refresh."""
+    stolen = service.login(identifier=USERNAME, password=PASSWORD, address="198.51.100.66")
+    enable_mfa(service, clock)  # the owner secures the account in their own session
+    with pytest.raises(InvalidToken):
+        service.refresh(refresh_token=stolen.refresh_token, address="198.51.100.66")
+    with pytest.raises(TokenReused):  # the token was spent and its family revoked
+        service.refresh(refresh_token=stolen.refresh_token, address="198.51.100.66")
+    denied = [e for e in named(audit_path, "token.refresh") if e["outcome"] == "denied"]
+    assert [e["reason"] for e in denied] == ["mfa_session_required"]
+
+
+def test_a_password_only_enrolment_session_does_not_become_a_full_one(
+    make_service: Callable[..., AuthService], clock: FrozenClock
+) -> None:
+    """With mfa_required_roles, an attacker's enrolment-only session stays useless after
+    the real admin enrols: its refresh is refused."""
+    service = make_service(mfa_required_roles=frozenset({"admin"}))
+    service.create_user(
+        username="boss", email="boss@example.com", password=PASSWORD, roles=("admin",)
+    )
+    attacker = service.login(identifier="boss", password=PASSWORD, address="198.51.100.66")
+    enable_mfa(service, clock, identifier="boss")
+    with pytest.raises(InvalidToken):
+        service.refresh(refresh_token=attacker.refresh_token, address="198.51.100.66")

@@ -583,3 +583,39 @@ def test_concurrent_wrong_passwords_reach_argon2_at_most_the_budget(
     assert codes.count("invalid_credentials") == 5
     assert codes.count("too_many_attempts") == 15
     assert len(verified) == 5
+
+
+def test_password_change_is_throttled_like_a_sign_in(
+    service: AuthService, user: User, hasher: SpyHasher
+) -> None:
+    """Regression (review): the current password is a guess; 5 wrong ones, then 429 with
+    no argon2 work, even for the right password."""
+    pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    principal = service.authenticate_access_token(pair.access_token)
+    for n in range(5):
+        with pytest.raises(InvalidCredentials):
+            service.change_password(
+                principal=principal,
+                current_password=f"wrong current {n:03d}",
+                new_password="a completely new passphrase 42",
+                address=ADDR,
+            )
+    verifications = hasher.calls["verify"]
+    with pytest.raises(TooManyAttempts):
+        service.change_password(
+            principal=principal,
+            current_password=PASSWORD,
+            new_password="a completely new passphrase 42",
+            address=ADDR,
+        )
+    assert hasher.calls["verify"] == verifications
+
+
+def test_logout_with_a_rotated_token_revokes_the_family(service: AuthService, user: User) -> None:
+    """Regression (review): a replayed token at /auth/logout is a reuse, as at refresh."""
+    first = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
+    second = service.refresh(refresh_token=first.refresh_token, address=ADDR)
+    with pytest.raises(InvalidToken):
+        service.logout(refresh_token=first.refresh_token, address=ADDR)
+    with pytest.raises(InvalidToken):
+        service.refresh(refresh_token=second.refresh_token, address=ADDR)

@@ -66,3 +66,21 @@ def test_writers_take_the_lock_up_front(tmp_path: Path) -> None:
     engine.dispose()
     assert errors == []
     assert total == 8
+
+
+def test_database_errors_never_carry_bound_parameters(tmp_path: Path) -> None:
+    """Regression (review): hide_parameters keeps hashes and identifiers out of error
+    messages, which reach logs that admins can read."""
+    import pytest
+    from sqlalchemy.exc import IntegrityError
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'params.db'}")
+    create_schema(engine)
+    secret = "$argon2id$v=19$m=19456,t=2,p=1$c2VjcmV0LXNhbHQ$c2VjcmV0LWhhc2g"
+    with pytest.raises(IntegrityError) as caught, engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO authkit_users (id, password_hash) VALUES (:id, :hash)"),
+            {"id": "x", "hash": secret},
+        )
+    engine.dispose()
+    assert secret not in str(caught.value)

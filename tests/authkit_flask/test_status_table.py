@@ -30,3 +30,19 @@ def test_client_errors_are_4xx_and_server_errors_5xx() -> None:
             assert status == 503
         else:
             assert 400 <= status < 500, code
+
+
+def test_server_side_errors_hide_their_detail_from_clients() -> None:
+    """Regression (review): a 5xx from the core (a bad key ring file) answers a generic
+    detail; paths and settings stay in the server log."""
+    from flask import Flask
+
+    from authkit.errors import KeyRingError
+    from authkit_flask.problem import problem_from_error
+
+    with Flask(__name__).test_request_context():
+        response = problem_from_error(KeyRingError("Key ring file /srv/keys.json is bad."))
+    body = response.get_json()
+    assert response.status_code == 500
+    assert "/srv/keys.json" not in response.get_data(as_text=True)
+    assert body["detail"] == "An internal error occurred."

@@ -38,6 +38,9 @@ def configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level)
     # Per-statement engine logs would drown the file; warnings still come through.
     logging.getLogger("sqlalchemy").setLevel(logging.WARNING)
+    # werkzeug's development server logs request lines with their query string,
+    # which may hold ?access_token= (the admin WebSocket): keep only its warnings.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 __all__ = ["configure_logging"]

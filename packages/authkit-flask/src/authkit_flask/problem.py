@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -9,6 +10,8 @@ from flask import Response, json
 
 from authkit import AuthkitError
 from authkit_flask.request_context import current_trace_id
+
+logger = logging.getLogger("authkit_flask.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
@@ -83,6 +86,12 @@ def problem(
 
 
 def problem_from_error(error: AuthkitError) -> Response:
+    status = STATUS_BY_CODE.get(error.code, 500)
+    if status >= 500 and error.code != "service_unavailable":
+        # A server-side fault (a bad key ring file, say): the operator gets the
+        # message in the log, the client a generic one without paths or settings.
+        logger.error("server-side error", extra={"code": error.code, "detail": error.message})
+        return problem(error.code, "An internal error occurred.", status=status)
     return problem(error.code, error.message, extra=error.extra)
 
 

@@ -36,6 +36,9 @@ from authkit.users import validate_identity
 
 AuditValue = str | int | bool | None | list[str]
 
+SECOND_FACTORS = frozenset({"otp", "mfa"})
+"""``amr`` values (RFC 8176) that show a session began with a second factor."""
+
 MFA_ENROLMENT_SCOPE = "mfa_enrolment"
 """Scope of the tokens given to accounts that must enrol a second factor first."""
 
@@ -331,6 +334,18 @@ class AuthService(MfaFlows):
         user = self.users.get(issued.record.user_id)
         if user is None:  # deleted between the rotation and now
             raise InvalidToken()
+        if user.mfa_enabled and not SECOND_FACTORS & set(issued.record.amr):
+            # A session that began with the password alone must not outlive the
+            # account gaining a second factor: sign in again, with a code.
+            self.refresh_tokens.revoke_family_of_record(issued.record)
+            self.audit.log(
+                "token.refresh",
+                outcome="denied",
+                actor=user.id,
+                client_address=address,
+                reason="mfa_session_required",
+            )
+            raise InvalidToken()
         self.audit.log("token.refresh", outcome="success", actor=user.id, client_address=address)
         return self._pair(user, issued, issued.record.amr)
 
@@ -367,7 +382,11 @@ class AuthService(MfaFlows):
     ) -> None:
         """Change a password; every other session of the user is revoked."""
         user = principal.user
+        key = canonical(user.username)
+        # The current password is a guess like any sign-in: same budgets, same order.
+        self.throttle.acquire_login(address, key)
         if not self.hasher.verify(user.password_hash, current_password):
+            self.throttle.record_failure(address, key, acquired=True)
             self.audit.log(
                 "password.change",
                 outcome="failure",
@@ -376,6 +395,7 @@ class AuthService(MfaFlows):
                 reason="bad_password",
             )
             raise InvalidCredentials("The current password is incorrect.")
+        self.throttle.record_success(address, key)
         self.policy.enforce(new_password, username=user.username, email=user.email)
         self.users.set_password(user.id, self.hasher.hash(new_password), at=self.clock.now())
         revoked = self.refresh_tokens.revoke_user(

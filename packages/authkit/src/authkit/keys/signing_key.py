@@ -33,6 +33,7 @@ class KeyStatus(StrEnum):
 
 
 # Private members, and ``key_ops`` (PyJWT marks exported private keys "sign").
+_PUBLIC_MEMBERS = frozenset({"kty", "n", "e", "crv", "x", "y"})
 _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k", "key_ops"})
 
 
@@ -100,7 +101,8 @@ class SigningKey:
         """The public JWK for JWKS, or None for a symmetric key (never published)."""
         if not self.is_asymmetric:
             return None
-        public = {k: v for k, v in self._private_jwk.items() if k not in _PRIVATE_MEMBERS}
+        # Keep-list, not drop-list: an imported key with unexpected members leaks nothing.
+        public = {k: v for k, v in self._private_jwk.items() if k in _PUBLIC_MEMBERS}
         public.update({"kid": self.kid, "alg": self.alg, "use": "sig"})
         return public
 

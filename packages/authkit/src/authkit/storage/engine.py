@@ -19,6 +19,9 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     concurrent writers from several threads or gunicorn workers wait instead of
     failing with "database is locked".
     """
+    # Bound parameters (hashes, identifiers) never go into exception messages, which
+    # end up in logs that admins can read.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa_create_engine(url, **kwargs)

@@ -164,6 +164,8 @@ class AccessTokens:
         assert isinstance(nbf, int)
         if exp <= now - skew or iat > now + skew or nbf > now + skew:
             raise InvalidToken()
+        if exp - iat > self.config.ttl_seconds + skew:
+            raise InvalidToken()  # longer-lived than we ever issue: not one of ours
         if sid is not None and not isinstance(sid, str):
             raise InvalidToken()
         if scope is not None and not isinstance(scope, str):

@@ -153,10 +153,21 @@ class RefreshTokens:
         return record
 
     def revoke_family_of(self, token: str) -> RefreshTokenRecord:
-        """Logout: revoke the family of a live token."""
+        """Logout: revoke the family of a live token.
+
+        A token that was already rotated is a reuse, as in ``rotate``: its family is
+        revoked too, and the caller still gets ``InvalidToken``.
+        """
+        record = self.find(token)
+        if record is not None and record.used_at is not None:
+            self._store.revoke_family(record.family_id, now=self._clock.now())
+            raise InvalidToken()
         record = self.lookup(token)
         self._store.revoke_family(record.family_id, now=self._clock.now())
         return record
+
+    def revoke_family_of_record(self, record: RefreshTokenRecord) -> int:
+        return self._store.revoke_family(record.family_id, now=self._clock.now())
 
     def revoke_user(self, user_id: str, *, except_family: str | None = None) -> int:
         """Revoke every family of a user, optionally sparing the caller's own session."""
