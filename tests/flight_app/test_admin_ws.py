@@ -288,6 +288,33 @@ def test_past_capacity_a_new_socket_gets_503_before_the_upgrade(
         assert receive(again)["type"] == "ready"
 
 
+def test_sockets_waiting_for_their_first_message_count_against_capacity(
+    serve: Callable[..., tuple[Flask, str]],
+) -> None:
+    """Regression (review): unauthenticated upgrades cannot pile up and hold every
+    worker thread; while one waits for its token, the next gets 503 before upgrading."""
+    app, base = serve(live_max_clients=1)
+    token, _ = sign_in(app, "root", admin=True)
+    with connect(f"{base}/admin/ws") as waiting:  # no token yet
+        with pytest.raises(InvalidStatus) as refused:
+            connect(f"{base}/admin/ws")
+        assert refused.value.response.status_code == 503
+        waiting.send(json.dumps({"access_token": token}))
+        assert receive(waiting)["type"] == "ready"
+    deadline = time.monotonic() + 3
+    while len(wiring(app).updates.hub) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with connect(f"{base}/admin/ws?access_token={token}") as again:
+        assert receive(again)["type"] == "ready"
+
+
+def test_a_plain_get_does_not_leak_a_waiting_place(client: FlaskClient, app: Flask) -> None:
+    """A request that never upgrades gives its reserved place back."""
+    for _ in range(5):
+        assert client.get("/admin/ws").status_code == 400
+    assert wiring(app).updates.reserve_pending()
+
+
 def test_shutdown_closes_every_socket_with_1001_and_stops_the_threads(
     serve: Callable[..., tuple[Flask, str]],
 ) -> None:

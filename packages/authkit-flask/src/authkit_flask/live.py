@@ -68,7 +68,7 @@ class LiveUpdates:
         max_clients: int | None = None,
         queue_size: int = DEFAULT_QUEUE_SIZE,
         recheck_seconds: float = 5.0,
-        first_message_timeout: float = 10.0,
+        first_message_timeout: float = 3.0,
         send_timeout: float = 5.0,
         ping_interval: float | None = 25.0,
     ) -> None:
@@ -83,13 +83,34 @@ class LiveUpdates:
         self._lock = threading.Lock()
         self._started = False
         self._stopped = False
+        self._pending = 0
 
     def __repr__(self) -> str:
         return f"LiveUpdates({self.source!r}, clients={len(self.hub)})"
 
     @property
     def full(self) -> bool:
-        return self.hub.full
+        """No room for another socket: subscribers and sockets still waiting for their
+        first message both hold a gunicorn thread, so both count."""
+        cap = self.hub.max_subscribers
+        return self.hub.full or (cap is not None and len(self.hub) + self._pending >= cap)
+
+    def reserve_pending(self) -> bool:
+        """Hold a place for a socket that will send its token as the first message.
+
+        Without this, unauthenticated upgrades could each hold a worker thread for
+        ``first_message_timeout`` while the cap, which counts subscribers only, let
+        more in.
+        """
+        with self._lock:
+            if self._stopped or self.full:
+                return False
+            self._pending += 1
+            return True
+
+    def release_pending(self) -> None:
+        with self._lock:
+            self._pending = max(0, self._pending - 1)
 
     @property
     def stopped(self) -> bool:

@@ -78,7 +78,22 @@ def register_admin_ws(app: Flask, live: LiveUpdates) -> None:
         if token is not None:
             g.authkit_live_principal = _admin_principal(token)  # raises 401 / 403
             g.authkit_live_token = token
+        elif live.reserve_pending():
+            g.authkit_live_pending = True
+        else:
+            return problem(
+                "service_unavailable",
+                "Too many live connections on this server; retry shortly.",
+                status=503,
+                headers={"Retry-After": "5"},
+            )
         return None
+
+    @blueprint.teardown_request
+    def release_pending_place(_exc: BaseException | None) -> None:
+        # Also when the upgrade never happened (not a WebSocket request, an error).
+        if g.pop("authkit_live_pending", False):
+            live.release_pending()
 
     @sock.route(WS_PATH, bp=blueprint)  # type: ignore[untyped-decorator]  # flask-sock ships no types
     def admin_ws(ws: Server) -> None:
@@ -116,6 +131,8 @@ def _serve(ws: Server, live: LiveUpdates) -> None:
     token: str | None = g.get("authkit_live_token")
     if principal is None or token is None:
         token = _first_message_token(ws, live.first_message_timeout)
+        if g.pop("authkit_live_pending", False):
+            live.release_pending()  # authenticated or not, it no longer waits
         if token is None:
             _close(ws, CLOSE_POLICY_VIOLATION, 'send {"access_token": ...} first')
             return
