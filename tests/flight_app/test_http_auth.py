@@ -660,3 +660,48 @@ def test_missing_credentials_get_a_challenge_without_an_error_code(
     bad = client.get("/auth/me", headers={"Authorization": "Bearer not-a-token"})
     expect_problem(bad, 401, "invalid_token")
     assert bad.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_revoked_session_stops_its_access_tokens_at_once(
+    client: FlaskClient,
+    signed_in: SignedIn,
+    login: Login,
+    password: str,
+    expect_problem: ExpectProblem,
+) -> None:
+    """Logout, a password change, logout-all and refresh-token reuse end the session's
+    access tokens too (via their ``sid``), not only its refresh tokens."""
+    logged_out = signed_in("alice")
+    assert (
+        client.post("/auth/logout", json={"refresh_token": logged_out["refresh_token"]}).status_code
+        == 204
+    )
+    expect_problem(
+        client.get("/auth/me", headers=bearer(logged_out["access_token"])), 401, "invalid_token"
+    )
+
+    mine, other = login("alice").get_json(), login("alice").get_json()
+    assert (
+        client.post(
+            "/auth/password",
+            json={"current_password": password, "new_password": NEW_PASSWORD},
+            headers=bearer(mine["access_token"]),
+        ).status_code
+        == 204
+    )
+    assert client.get("/auth/me", headers=bearer(mine["access_token"])).status_code == 200
+    expect_problem(
+        client.get("/auth/me", headers=bearer(other["access_token"])), 401, "invalid_token"
+    )
+
+    stolen = login("alice", NEW_PASSWORD).get_json()
+    assert refresh(client, stolen["refresh_token"]).status_code == 200
+    expect_problem(refresh(client, stolen["refresh_token"]), 401, "token_reused")
+    expect_problem(
+        client.get("/auth/me", headers=bearer(stolen["access_token"])), 401, "invalid_token"
+    )
+
+    assert client.post("/auth/logout-all", headers=bearer(mine["access_token"])).status_code == 204
+    expect_problem(
+        client.get("/auth/me", headers=bearer(mine["access_token"])), 401, "invalid_token"
+    )

@@ -371,6 +371,12 @@ class AuthService(MfaFlows):
         user = self.users.get(claims.subject)
         if user is None or not user.is_active:
             raise InvalidToken()
+        if claims.session_id is not None and not self.refresh_tokens.session_is_live(
+            claims.session_id
+        ):
+            # Logged out, revoked by a password change or logout-all, or killed by
+            # refresh-token reuse: the session's access tokens end with it.
+            raise InvalidToken()
         if not allow_mfa_enrolment and (
             claims.scope == MFA_ENROLMENT_SCOPE or self.needs_mfa_enrolment(user)
         ):

@@ -113,6 +113,12 @@ class MemoryRefreshTokenStore:
                 return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
             return RotationResult(outcome=RotationOutcome.INVALID, consumed=record)
 
+    def family_is_live(self, family_id: str, *, now: datetime) -> bool:
+        return any(
+            r.family_id == family_id and r.revoked_at is None and r.family_expires_at > now
+            for r in list(self._by_hash.values())
+        )
+
     def revoke_family(self, family_id: str, *, now: datetime) -> int:
         with self._lock:
             return self._revoke(lambda r: r.family_id == family_id, now)

@@ -94,6 +94,14 @@ class RefreshTokenStore(Protocol):
 
     def revoke_family(self, family_id: str, *, now: datetime) -> int: ...
 
+    def family_is_live(self, family_id: str, *, now: datetime) -> bool:
+        """Whether the family (one sign-in) still has an unrevoked, unexpired token.
+
+        Access tokens name their family (``sid``), so a revoked session stops its
+        access tokens at once, not only its refresh tokens.
+        """
+        ...
+
     def revoke_user(
         self, user_id: str, *, now: datetime, except_family: str | None = None
     ) -> int: ...

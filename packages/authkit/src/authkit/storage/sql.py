@@ -172,6 +172,22 @@ class SqlRefreshTokenStore:
             )
             return int(result.rowcount)
 
+    def family_is_live(self, family_id: str, *, now: datetime) -> bool:
+        t = refresh_tokens.c
+        with read_only(self._engine) as conn:
+            row = conn.execute(
+                select(t.jti)
+                .where(
+                    and_(
+                        t.family_id == family_id,
+                        t.revoked_at.is_(None),
+                        t.family_expires_at > now,
+                    )
+                )
+                .limit(1)
+            ).first()
+            return row is not None
+
     def revoke_user(self, user_id: str, *, now: datetime, except_family: str | None = None) -> int:
         t = refresh_tokens.c
         condition = and_(t.user_id == user_id, t.revoked_at.is_(None))

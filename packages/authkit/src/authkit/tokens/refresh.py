@@ -166,6 +166,10 @@ class RefreshTokens:
         self._store.revoke_family(record.family_id, now=self._clock.now())
         return record
 
+    def session_is_live(self, family_id: str) -> bool:
+        """Whether the sign-in ``family_id`` has not been logged out, revoked or ended."""
+        return self._store.family_is_live(family_id, now=self._clock.now())
+
     def revoke_family_of_record(self, record: RefreshTokenRecord) -> int:
         return self._store.revoke_family(record.family_id, now=self._clock.now())
 
