@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from authkit.clock import Clock, SystemClock
 from authkit.errors import (
@@ -199,9 +199,8 @@ class AuthService(MfaFlows):
         if user is None:
             self.hasher.dummy_verify(password)
             self._login_failed(address, account_key, actor=account_key, reason="unknown_user")
-        elif not self.hasher.verify(user.password_hash, password):
+        if not self.hasher.verify(user.password_hash, password):
             self._login_failed(address, account_key, actor=user.id, reason="bad_password")
-        assert user is not None
         if not user.is_active:
             self.audit.log(
                 "login",
@@ -229,7 +228,7 @@ class AuthService(MfaFlows):
         )
         return pair
 
-    def _login_failed(self, address: str, account_key: str, *, actor: str, reason: str) -> None:
+    def _login_failed(self, address: str, account_key: str, *, actor: str, reason: str) -> NoReturn:
         self.throttle.record_failure(address, account_key, acquired=True)
         self.audit.log(
             "login", outcome="failure", actor=actor, client_address=address, reason=reason
