@@ -36,11 +36,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, insert, text
-from sqlalchemy.engine import make_url
 
 from authkit import Argon2Parameters, PasswordHasher
 from authkit.storage import create_engine, user_roles, users
 from authkit.storage.sql_admin import _conditions, _count, _page_ids, _role_count, _role_only
+from authkit.storage.testing import temporary_postgres_database
 from authkit.users_query import UserQuery
 
 PASSWORD = "violet marmalade drifts at noon"
@@ -126,16 +126,8 @@ def database(backend: str, pg_server: str | None) -> Iterator[str]:
             shutil.rmtree(folder, ignore_errors=True)
         return
     assert pg_server is not None
-    name = f"authkit_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres_database(pg_server, prefix="authkit_bench") as url:
+        yield url
 
 
 def explain(engine: Engine, query: UserQuery, total: int) -> None:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from authkit.storage.testing import temporary_postgres_database
 from flight_app.migrate import round_trip
 
 
@@ -28,20 +27,9 @@ def _sqlite() -> None:
 
 
 def _postgres(server_url: str) -> None:
-    if server_url.startswith(("postgresql://", "postgres://")):
-        server_url = "postgresql+psycopg://" + server_url.split("://", 1)[1]
-    name = f"authkit_migrations_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with temporary_postgres_database(server_url, prefix="authkit_migrations") as url:
         round_trip(url)
-        print(f"migrations: PostgreSQL round trip ok (database {name})")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        print(f"migrations: PostgreSQL round trip ok ({make_url(url).database})")
 
 
 def main() -> int:

@@ -8,24 +8,17 @@ Each PostgreSQL test run gets a fresh database of its own, dropped afterwards.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 from authkit.storage import create_engine, create_schema
+from authkit.storage.testing import psycopg_url, temporary_postgres_database
 
 POSTGRES_ENV = "AUTHKIT_TEST_POSTGRES_URL"
 REDIS_ENV = "AUTHKIT_TEST_REDIS_URL"
-
-
-def _normalise_pg(url: str) -> str:
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        return "postgresql+psycopg://" + url.split("://", 1)[1]
-    return url
 
 
 @pytest.fixture(scope="session")
@@ -33,22 +26,14 @@ def postgres_server_url() -> str:
     url = os.environ.get(POSTGRES_ENV)
     if not url:
         pytest.skip(f"{POSTGRES_ENV} is not set: no PostgreSQL server to test against")
-    return _normalise_pg(url)
+    return psycopg_url(url)
 
 
 @pytest.fixture
 def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A URL to a brand-new, empty PostgreSQL database, dropped after the test."""
-    name = f"authkit_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(postgres_server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with temporary_postgres_database(postgres_server_url, prefix="authkit_test") as url:
+        yield url
 
 
 @pytest.fixture
