@@ -24,14 +24,9 @@ from hypothesis import strategies as st
 
 from authkit.clock import FrozenClock
 from authkit.errors import InvalidToken
-from authkit.keys import KeyRing, KeyStatus, SigningKey
+from authkit.keys import KeyRing, KeyStatus, SigningKey, StaticKeyRingSource
 from authkit.storage import MemoryRefreshTokenStore
-from authkit.tokens import (
-    AccessTokenConfig,
-    AccessTokens,
-    RefreshTokens,
-    StaticKeyRingSource,
-)
+from authkit.tokens import AccessTokenConfig, AccessTokens, RefreshTokens
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 ISSUER = "https://auth.example.test"

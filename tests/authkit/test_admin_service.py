@@ -20,29 +20,31 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, event
 
-from authkit.admin import BULK_EVENT, UPDATE_EVENT, AdminService
 from authkit.audit import AuditLogger, Pseudonymizer
 from authkit.clock import FrozenClock
 from authkit.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from authkit.models import NewUser, User
 from authkit.storage import (
     MemoryRefreshTokenStore,
     MemoryUserStore,
     SqlRefreshTokenStore,
     SqlUserStore,
-    UserStore,
-    sql_admin,
 )
+from authkit.storage.sql import _user_admin as sql_admin
 from authkit.tokens import RefreshTokens
-from authkit.users_query import (
+from authkit.users import (
+    BULK_EVENT,
     MAX_BULK_IDS,
+    UPDATE_EVENT,
+    AdminService,
     BulkResult,
+    NewUser,
+    User,
     UserPage,
     UserQuery,
+    UserStore,
     escape_like,
-    is_user_id,
-    normalise_roles,
 )
+from authkit.users._query import is_user_id, normalise_roles
 
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ADDR = "198.51.100.23"
@@ -256,13 +258,13 @@ class AdminContract:
     @pytest.mark.parametrize(
         ("fields", "loc"),
         [
-            ({"page": 0}, ["query", "page"]),
-            ({"page_size": 0}, ["query", "page_size"]),
-            ({"page_size": 101}, ["query", "page_size"]),
-            ({"q": "x" * 321}, ["query", "q"]),
-            ({"role": "Admin"}, ["query", "role"]),
-            ({"role": ""}, ["query", "role"]),
-            ({"role": "a" * 65}, ["query", "role"]),
+            ({"page": 0}, ["page"]),
+            ({"page_size": 0}, ["page_size"]),
+            ({"page_size": 101}, ["page_size"]),
+            ({"q": "x" * 321}, ["q"]),
+            ({"role": "Admin"}, ["role"]),
+            ({"role": ""}, ["role"]),
+            ({"role": "a" * 65}, ["role"]),
         ],
     )
     def test_query_limits(self, fields: dict[str, Any], loc: list[str]) -> None:
@@ -464,10 +466,10 @@ class AdminContract:
     @pytest.mark.parametrize(
         ("roles", "locs"),
         [
-            (["Admin"], [["body", "roles", "0"]]),
-            (["ok", "has space", ""], [["body", "roles", "1"], ["body", "roles", "2"]]),
-            (["x" * 65], [["body", "roles", "0"]]),
-            ([f"r{i}" for i in range(21)], [["body", "roles"]]),
+            (["Admin"], [["roles", "0"]]),
+            (["ok", "has space", ""], [["roles", "1"], ["roles", "2"]]),
+            (["x" * 65], [["roles", "0"]]),
+            ([f"r{i}" for i in range(21)], [["roles"]]),
         ],
     )
     def test_bad_roles_are_refused(

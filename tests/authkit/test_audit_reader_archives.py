@@ -15,7 +15,7 @@ from authkit.audit import (
     read_events,
     read_recent_events,
 )
-from authkit.audit import reader as reader_module
+from authkit.audit import _reader as reader_module
 
 
 def line(n: int) -> bytes:

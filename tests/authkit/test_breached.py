@@ -13,8 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from authkit.passwords.breached import HibpRangeChecker, NotBreached
-from authkit.passwords.policy import PasswordContext, PasswordPolicy
+from authkit.passwords import HibpRangeChecker, NotBreached, PasswordContext, PasswordPolicy
 
 BREACHED = "hunter2-but-longer!"
 CLEAN = "a password nobody has ever leaked 7"
@@ -131,7 +130,7 @@ def test_server_errors_fail_as_configured(
 ) -> None:
     stub.status, stub.body = 503, "busy"
     checker = HibpRangeChecker(base_url=stub.base_url, fail_open=fail_open)
-    with caplog.at_level(logging.WARNING, logger="authkit.passwords.breached"):
+    with caplog.at_level(logging.WARNING, logger="authkit.passwords"):
         assert checker.is_compromised(BREACHED) is expected
     assert "HTTPError" in caplog.text
     assert BREACHED not in caplog.text

@@ -13,7 +13,8 @@ import pytest
 
 import authkit
 import authkit.errors
-from authkit.errors import AuthkitError, TooManyAttempts, ValidationFailed, WeakPassword
+from authkit import AuthkitError
+from authkit.errors import TooManyAttempts, ValidationFailed, WeakPassword
 
 
 def all_subclasses(cls: type[AuthkitError]) -> list[type[AuthkitError]]:
@@ -35,11 +36,15 @@ def test_hierarchy_is_not_empty() -> None:
 
 
 @pytest.mark.parametrize("error", ERRORS, ids=lambda e: e.__name__)
-def test_exported_from_authkit_and_listed(error: type[AuthkitError]) -> None:
-    """Every error is importable from ``authkit`` and listed in both ``__all__``s."""
-    assert getattr(authkit, error.__name__) is error
-    assert error.__name__ in authkit.__all__
+def test_exported_from_authkit_errors_and_listed(error: type[AuthkitError]) -> None:
+    """Every error is importable from the ``authkit.errors`` namespace and listed there.
+
+    Only the root is re-exported at the top (``authkit.AuthkitError``): the top level
+    names one thing per capability, and ``authkit.errors`` is that capability.
+    """
+    assert getattr(authkit.errors, error.__name__) is error
     assert error.__name__ in authkit.errors.__all__
+    assert (error.__name__ in authkit.__all__) == (error is AuthkitError)
 
 
 def test_errors_all_lists_only_errors() -> None:

@@ -13,8 +13,16 @@ from typing import Any
 import pytest
 
 from authkit.errors import KeyRingError
-from authkit.keys import ALGORITHMS, Algorithm, KeyRing, KeyRingFile, KeyStatus, SigningKey
-from authkit.tokens import AccessTokenConfig, AccessTokens, StaticKeyRingSource
+from authkit.keys import (
+    ALGORITHMS,
+    Algorithm,
+    KeyRing,
+    KeyRingFile,
+    KeyStatus,
+    SigningKey,
+    StaticKeyRingSource,
+)
+from authkit.tokens import AccessTokenConfig, AccessTokens
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 PRIVATE_MEMBERS = ("d", "p", "q", "dp", "dq", "qi", "k", "oth")

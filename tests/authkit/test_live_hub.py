@@ -8,7 +8,7 @@ import time
 import pytest
 
 from authkit.live import OVERFLOW, SHUTDOWN, Hub, HubFull, SubscriptionClosed
-from authkit.live.hub import UNSUBSCRIBED
+from authkit.live._hub import UNSUBSCRIBED
 
 
 def test_every_subscriber_gets_every_item_in_order() -> None:

@@ -32,24 +32,23 @@ from authkit.mfa import (
     PERIOD,
     RECOVERY_CODE_COUNT,
     MfaService,
+    MfaStore,
     SecretBox,
     Totp,
     TotpConfig,
     hash_recovery_code,
 )
-from authkit.models import NewUser, User
 from authkit.storage import (
     MemoryMfaStore,
     MemoryUserStore,
-    MfaStore,
     SqlMfaStore,
     SqlUserStore,
-    UserStore,
     create_engine,
     create_schema,
     recovery_codes,
     users,
 )
+from authkit.users import NewUser, User, UserStore
 
 # Mid-step, so a few seconds either way stay in the same step.
 NOW = datetime(2026, 1, 1, 0, 0, 15, tzinfo=UTC)

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyotp
 import pytest
 
-from authkit.audit import AuditLogger, Pseudonymizer
+from authkit import (
+    AuditConfig,
+    Authkit,
+    AuthkitConfig,
+    AuthService,
+    KeyManager,
+    MfaConfig,
+    Principal,
+    Stores,
+    TokenPair,
+    build,
+)
+from authkit._auth import MFA_ENROLMENT_SCOPE
 from authkit.clock import FrozenClock
 from authkit.errors import (
     ConfigurationError,
@@ -30,14 +42,12 @@ from authkit.errors import (
     TokenReused,
     TooManyAttempts,
 )
-from authkit.keys import KeyRing
-from authkit.mfa import PERIOD, MfaService, SecretBox, Totp, TotpConfig
-from authkit.models import User
-from authkit.passwords import Argon2Parameters, PasswordHasher, PasswordPolicy
-from authkit.service import MFA_ENROLMENT_SCOPE, AuthService, Principal, TokenPair
+from authkit.keys import KeyRing, StaticKeyRingSource
+from authkit.mfa import PERIOD, MfaEnrolment
+from authkit.passwords import Argon2Parameters
 from authkit.storage import MemoryMfaStore, MemoryRefreshTokenStore, MemoryUserStore
-from authkit.throttle import LoginThrottle
-from authkit.tokens import AccessTokenConfig, AccessTokens, RefreshTokens, StaticKeyRingSource
+from authkit.tokens import AccessTokenConfig
+from authkit.users import User
 
 NOW = datetime(2026, 1, 1, 0, 0, 15, tzinfo=UTC)  # mid-step
 CHEAP = Argon2Parameters(time_cost=1, memory_cost=1024)
@@ -72,37 +82,35 @@ def users() -> MemoryUserStore:
 def make_service(
     ring: KeyRing, clock: FrozenClock, audit_path: Path, users: MemoryUserStore
 ) -> Iterator[Callable[..., AuthService]]:
-    """``make_service(mfa_required_roles=frozenset())``: an AuthService with MFA."""
-    loggers: list[AuditLogger] = []
+    """``make_service(mfa_required_roles=frozenset())``: an AuthService with MFA, built."""
+    kits: list[Authkit] = []
 
     def make(mfa_required_roles: frozenset[str] = frozenset()) -> AuthService:
-        audit = AuditLogger(audit_path, pseudonymizer=Pseudonymizer(b"k" * 32), clock=clock)
-        loggers.append(audit)
-        return AuthService(
-            users=users,
-            hasher=PasswordHasher(CHEAP),
-            policy=PasswordPolicy.nist(),
-            throttle=LoginThrottle("memory://"),
-            access_tokens=AccessTokens(
-                StaticKeyRingSource(ring),
-                AccessTokenConfig(issuer="https://auth.test", audience="api"),
-                clock=clock,
-            ),
-            refresh_tokens=RefreshTokens(MemoryRefreshTokenStore(), clock=clock),
-            audit=audit,
-            clock=clock,
-            mfa=MfaService(
-                store=MemoryMfaStore(users),
-                box=SecretBox([MFA_KEY]),
-                totp=Totp(TotpConfig(issuer="Flight App"), clock=clock),
-                clock=clock,
-            ),
-            mfa_required_roles=mfa_required_roles,
+        config = AuthkitConfig(
+            service_name="Flight App",
+            secret_key="s" * 32,
+            tokens=AccessTokenConfig(issuer="https://auth.test", audience="api"),
+            argon2=CHEAP,
+            mfa=MfaConfig(encryption_keys=(MFA_KEY,), required_roles=mfa_required_roles),
+            audit=AuditConfig(pseudonym_key="k" * 32),
         )
+        stores = Stores(
+            users=users, refresh_tokens=MemoryRefreshTokenStore(), mfa=MemoryMfaStore(users)
+        )
+        keys = KeyManager(StaticKeyRingSource(ring), window=timedelta(seconds=930), clock=clock)
+        kit = build(config, audit=audit_path, stores=stores, keys=keys, clock=clock)
+        kits.append(kit)
+        return kit.auth
 
     yield make
-    for audit in loggers:
-        audit.close()
+    for kit in kits:
+        kit.close()
+
+
+def mfa_of(service: AuthService) -> MfaEnrolment:
+    """The enrolment flows over the service's own MFA, throttle and audit sink."""
+    assert service.mfa is not None
+    return MfaEnrolment(mfa=service.mfa, throttle=service.throttle, audit=service.audit)
 
 
 @pytest.fixture
@@ -140,9 +148,9 @@ def enable_mfa(
     """Sign in, set up and enable TOTP; the clock then moves 10 steps on. Secret and codes."""
     pair = service.login(identifier=identifier, password=PASSWORD, address=ADDR)
     principal = principal_of(service, pair, enrolment=True)
-    secret = service.totp_setup(principal=principal, address=ADDR).secret
-    recovery = service.totp_enable(
-        principal=principal, otp=code(secret, step_of(clock)), address=ADDR
+    secret = mfa_of(service).setup(user=principal.user, address=ADDR).secret
+    recovery = mfa_of(service).enable(
+        user=principal.user, otp=code(secret, step_of(clock)), address=ADDR
     )
     clock.advance(10 * PERIOD)
     return secret, recovery
@@ -302,7 +310,7 @@ def test_setup_when_enabled_is_a_conflict(
         identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
     )
     with pytest.raises(Conflict):
-        service.totp_setup(principal=principal_of(service, pair), address=ADDR)
+        mfa_of(service).setup(user=principal_of(service, pair).user, address=ADDR)
 
 
 def test_wrong_codes_at_enable_and_disable_count_toward_the_throttle(
@@ -310,12 +318,12 @@ def test_wrong_codes_at_enable_and_disable_count_toward_the_throttle(
 ) -> None:
     pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
     principal = principal_of(service, pair)
-    secret = service.totp_setup(principal=principal, address=ADDR).secret
+    secret = mfa_of(service).setup(user=principal.user, address=ADDR).secret
     for _ in range(5):
         with pytest.raises(InvalidOtp):
-            service.totp_enable(principal=principal, otp=wrong_code(secret, clock), address=ADDR)
+            mfa_of(service).enable(user=principal.user, otp=wrong_code(secret, clock), address=ADDR)
     with pytest.raises(TooManyAttempts):
-        service.totp_enable(principal=principal, otp=code(secret, step_of(clock)), address=ADDR)
+        mfa_of(service).enable(user=principal.user, otp=code(secret, step_of(clock)), address=ADDR)
     with pytest.raises(TooManyAttempts):
         service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
 
@@ -329,12 +337,12 @@ def test_disable_needs_a_valid_code_or_recovery_code(
     )
     principal = principal_of(service, pair)
     with pytest.raises(InvalidOtp):
-        service.totp_disable(
-            principal=principal, otp=wrong_code(secret, clock), recovery_code=None, address=ADDR
+        mfa_of(service).disable(
+            user=principal.user, otp=wrong_code(secret, clock), recovery_code=None, address=ADDR
         )
     with pytest.raises(InvalidOtp):  # neither given: a failure too, not a crash
-        service.totp_disable(principal=principal, otp=None, recovery_code=None, address=ADDR)
-    service.totp_disable(principal=principal, otp=None, recovery_code=recovery[1], address=ADDR)
+        mfa_of(service).disable(user=principal.user, otp=None, recovery_code=None, address=ADDR)
+    mfa_of(service).disable(user=principal.user, otp=None, recovery_code=recovery[1], address=ADDR)
     found = users.get(user.id)
     assert found is not None
     assert not found.mfa_enabled
@@ -403,8 +411,10 @@ def test_after_enrolling_a_new_login_gives_a_full_token(
 ) -> None:
     pair = strict_service.login(identifier="admiral", password=PASSWORD, address=ADDR)
     enrolment = principal_of(strict_service, pair, enrolment=True)
-    secret = strict_service.totp_setup(principal=enrolment, address=ADDR).secret
-    strict_service.totp_enable(principal=enrolment, otp=code(secret, step_of(clock)), address=ADDR)
+    secret = mfa_of(strict_service).setup(user=enrolment.user, address=ADDR).secret
+    mfa_of(strict_service).enable(
+        user=enrolment.user, otp=code(secret, step_of(clock)), address=ADDR
+    )
     # The enrolment token stays an enrolment token.
     with pytest.raises(MfaEnrolmentRequired):
         strict_service.authenticate_access_token(pair.access_token)
@@ -429,8 +439,8 @@ def test_an_admin_who_disables_mfa_is_back_to_enrolment(
     )
     principal = principal_of(strict_service, full)
     clock.advance(PERIOD)
-    strict_service.totp_disable(
-        principal=principal, otp=code(secret, step_of(clock)), recovery_code=None, address=ADDR
+    mfa_of(strict_service).disable(
+        user=principal.user, otp=code(secret, step_of(clock)), recovery_code=None, address=ADDR
     )
     with pytest.raises(MfaEnrolmentRequired):
         strict_service.authenticate_access_token(full.access_token)
@@ -452,12 +462,12 @@ def test_mfa_events_are_audited_without_codes_or_secrets(
 ) -> None:
     pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
     principal = principal_of(service, pair)
-    secret = service.totp_setup(principal=principal, address=ADDR).secret
+    secret = mfa_of(service).setup(user=principal.user, address=ADDR).secret
     bad = wrong_code(secret, clock)
     with pytest.raises(InvalidOtp):
-        service.totp_enable(principal=principal, otp=bad, address=ADDR)
+        mfa_of(service).enable(user=principal.user, otp=bad, address=ADDR)
     enable_otp = code(secret, step_of(clock))
-    recovery = service.totp_enable(principal=principal, otp=enable_otp, address=ADDR)
+    recovery = mfa_of(service).enable(user=principal.user, otp=enable_otp, address=ADDR)
     clock.advance(PERIOD)
     with pytest.raises(InvalidOtp):
         service.login(identifier=USERNAME, password=PASSWORD, address=ADDR, otp=bad)
@@ -466,9 +476,9 @@ def test_mfa_events_are_audited_without_codes_or_secrets(
     )
     principal = principal_of(service, signed)
     with pytest.raises(InvalidOtp):
-        service.totp_disable(principal=principal, otp=bad, recovery_code=None, address=ADDR)
+        mfa_of(service).disable(user=principal.user, otp=bad, recovery_code=None, address=ADDR)
     disable_otp = code(secret, step_of(clock))
-    service.totp_disable(principal=principal, otp=disable_otp, recovery_code=None, address=ADDR)
+    mfa_of(service).disable(user=principal.user, otp=disable_otp, recovery_code=None, address=ADDR)
 
     seen = [(e["event"], e["outcome"]) for e in events(audit_path) if e["event"].startswith("mfa.")]
     assert seen == [

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from authkit.errors import WeakPassword
-from authkit.passwords.common import CommonPasswordList, is_common_password, load_common_passwords
-from authkit.passwords.policy import (
+from authkit.passwords import (
+    CommonPasswordList,
     MaxLength,
     MinDistinctCharacters,
     MinLength,
@@ -24,6 +24,8 @@ from authkit.passwords.policy import (
     PasswordPolicy,
     RequireCharacterClasses,
     Violation,
+    is_common_password,
+    load_common_passwords,
     normalize_password,
 )
 

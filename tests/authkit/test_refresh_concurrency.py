@@ -19,15 +19,14 @@ from sqlalchemy import Engine, func, select
 
 from authkit.clock import FrozenClock
 from authkit.errors import InvalidToken, TokenReused
-from authkit.models import NewUser
 from authkit.storage import (
     MemoryRefreshTokenStore,
-    RefreshTokenStore,
     SqlRefreshTokenStore,
     SqlUserStore,
     refresh_tokens,
 )
-from authkit.tokens import IssuedRefreshToken, RefreshTokens
+from authkit.tokens import IssuedRefreshToken, RefreshTokens, RefreshTokenStore
+from authkit.users import NewUser
 
 THREADS = 20
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

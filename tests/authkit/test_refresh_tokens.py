@@ -30,14 +30,9 @@ from sqlalchemy import Engine
 
 from authkit.clock import FrozenClock
 from authkit.errors import ConfigurationError, InvalidToken, TokenReused
-from authkit.models import NewUser
-from authkit.storage import (
-    MemoryRefreshTokenStore,
-    RefreshTokenStore,
-    SqlRefreshTokenStore,
-    SqlUserStore,
-)
-from authkit.tokens import RefreshLifetimes, RefreshTokens
+from authkit.storage import MemoryRefreshTokenStore, SqlRefreshTokenStore, SqlUserStore
+from authkit.tokens import RefreshLifetimes, RefreshTokens, RefreshTokenStore
+from authkit.users import NewUser
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = 24 * 3600

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from authkit.storage import create_engine, create_schema
-from authkit.storage.engine import read_only
+from authkit.storage.sql._engine import read_only
 
 
 def test_a_read_proceeds_while_a_writer_holds_the_lock(tmp_path: Path) -> None:

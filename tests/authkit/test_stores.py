@@ -19,19 +19,22 @@ import pytest
 from sqlalchemy import Engine, select
 
 from authkit.errors import Conflict
-from authkit.models import NewUser, RefreshTokenRecord, User
 from authkit.storage import (
     MemoryRefreshTokenStore,
     MemoryUserStore,
-    RefreshTokenStore,
-    RotationOutcome,
     SqlRefreshTokenStore,
     SqlUserStore,
-    UserStore,
     refresh_tokens,
     users,
 )
-from authkit.tokens import RefreshTokens, hash_token
+from authkit.tokens import (
+    RefreshTokenRecord,
+    RefreshTokens,
+    RefreshTokenStore,
+    RotationOutcome,
+    hash_token,
+)
+from authkit.users import NewUser, User, UserStore
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -18,16 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import pytest
+import time_machine
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from authkit import LoginThrottle
 from authkit.errors import ConfigurationError, TooManyAttempts
-from authkit.throttle import (
-    LoginThrottle,
-    ThrottleRules,
-    _normalize_address,
-    _normalize_username,
-)
+from authkit.throttle import ThrottleRules, _normalize_address, _normalize_username
 
 REDIS_URL = os.environ.get("AUTHKIT_TEST_REDIS_URL")
 NO_REDIS = "AUTHKIT_TEST_REDIS_URL is not set: no Redis server to test against"
@@ -49,6 +46,20 @@ class MakeThrottle(Protocol):
     def __call__(self, **rules: int) -> LoginThrottle: ...
 
 
+TimeTravel = time_machine.Traveller
+
+
+@pytest.fixture
+def clock() -> Iterator[TimeTravel]:
+    """Wall-clock time under the test's control, so windows pass without sleeping.
+
+    ``limits``' storages read ``time.time()`` themselves (there is no clock to
+    inject into them), so the clock is moved where they read it.
+    """
+    with time_machine.travel(time.time(), tick=False) as traveller:
+        yield traveller
+
+
 @pytest.fixture(params=BACKENDS)
 def storage_uri(request: pytest.FixtureRequest) -> str:
     uri: str = request.param
@@ -60,10 +71,15 @@ def make_throttle(storage_uri: str) -> Iterator[MakeThrottle]:
     """Throttles on the backend under test, under a key prefix of their own."""
     prefix = f"test-{uuid.uuid4().hex}"
 
+    made: list[LoginThrottle] = []
+
     def make(**rules: int) -> LoginThrottle:
-        return LoginThrottle(storage_uri, ThrottleRules(**rules), key_prefix=prefix)
+        made.append(LoginThrottle(storage_uri, ThrottleRules(**rules), key_prefix=prefix))
+        return made[-1]
 
     yield make
+    for throttle in made:
+        throttle.close()
     if storage_uri.startswith("redis"):
         import redis
 
@@ -131,7 +147,11 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0?socket_connect_timeout=0.5"
 
 
 def test_ping_reports_an_unreachable_storage() -> None:
-    assert LoginThrottle(UNREACHABLE_REDIS).ping() is False
+    throttle = LoginThrottle(UNREACHABLE_REDIS)
+    try:
+        assert throttle.ping() is False
+    finally:
+        throttle.close()
 
 
 def test_an_unreachable_storage_fails_closed() -> None:
@@ -161,7 +181,7 @@ def test_pair_is_refused_after_its_budget_of_failures(make_throttle: MakeThrottl
     throttle.check_login(ADDR, "alice")
     throttle.record_failure(ADDR, "alice")
 
-    assert refusal(throttle, ADDR, "alice").retry_after == 60
+    assert refusal(throttle, ADDR, "alice").retry_after in (60, 61)  # 61 when under 1 ms has passed
     throttle.check_login(OTHER_ADDR, "alice")
     throttle.check_login(ADDR, "bob")
 
@@ -177,7 +197,7 @@ def test_address_budget_spans_usernames(make_throttle: MakeThrottle) -> None:
     for name in ("u0", "u1", "u2"):
         throttle.record_failure(ADDR, name)
 
-    assert refusal(throttle, ADDR, "never-tried").retry_after == 60
+    assert refusal(throttle, ADDR, "never-tried").retry_after in (60, 61)  # 61 when under 1 ms has passed
     throttle.check_login(OTHER_ADDR, "never-tried")
 
 
@@ -187,7 +207,7 @@ def test_account_budget_spans_addresses(make_throttle: MakeThrottle) -> None:
     for i in range(3):
         throttle.record_failure(f"203.0.113.{i}", "alice")
 
-    assert refusal(throttle, "203.0.113.99", "alice").retry_after == 86_400
+    assert refusal(throttle, "203.0.113.99", "alice").retry_after in (86_400, 86_401)
     throttle.check_login("203.0.113.99", "bob")
 
 
@@ -259,29 +279,35 @@ def test_addresses_are_counted_in_canonical_form(
     refusal(throttle, first, "carol")
 
 
-def test_retry_after_is_honest(make_throttle: MakeThrottle) -> None:
+def test_retry_after_is_honest(make_throttle: MakeThrottle, clock: TimeTravel) -> None:
     """Retrying after ``retry_after`` seconds is no longer throttled (API.md)."""
-    throttle = make_throttle(pair_failures=2, pair_window_seconds=1)
+    throttle = make_throttle(pair_failures=2, pair_window_seconds=60)
     throttle.record_failure(ADDR, "alice")
     throttle.record_failure(ADDR, "alice")
+    # The clock stands still: the window frees exactly 60 s from now, and retry_after
+    # is the first whole second strictly past that.
     retry_after = refusal(throttle, ADDR, "alice").retry_after
-    assert retry_after == 1
+    assert retry_after == 61
 
-    time.sleep(retry_after)
+    clock.shift(retry_after - 2)
+    assert refusal(throttle, ADDR, "alice").retry_after == 2
+    clock.shift(2)
     throttle.check_login(ADDR, "alice")
 
 
-def test_retry_after_waits_for_the_longest_exhausted_budget(make_throttle: MakeThrottle) -> None:
+def test_retry_after_waits_for_the_longest_exhausted_budget(
+    make_throttle: MakeThrottle, clock: TimeTravel
+) -> None:
     throttle = make_throttle(
-        pair_failures=1, pair_window_seconds=1, address_failures=1, address_window_seconds=2
+        pair_failures=1, pair_window_seconds=60, address_failures=1, address_window_seconds=120
     )
     throttle.record_failure(ADDR, "alice")
-    assert refusal(throttle, ADDR, "alice").retry_after == 2
+    assert refusal(throttle, ADDR, "alice").retry_after == 121
 
-    time.sleep(1)
+    clock.shift(60)
     retry_after = refusal(throttle, ADDR, "alice").retry_after
-    assert retry_after == 1
-    time.sleep(retry_after)
+    assert retry_after == 61
+    clock.shift(retry_after)
     throttle.check_login(ADDR, "alice")
 
 
@@ -291,23 +317,23 @@ def test_registration_budget_per_address(make_throttle: MakeThrottle) -> None:
         throttle.register_attempt(ADDR)
     with pytest.raises(TooManyAttempts) as info:
         throttle.register_attempt("::ffff:" + ADDR)
-    assert info.value.retry_after == 3_600
+    assert info.value.retry_after in (3_600, 3_601)
     throttle.register_attempt(OTHER_ADDR)
     throttle.check_login(ADDR, "alice")
 
 
 def test_refused_registrations_consume_nothing_and_retry_after_is_honest(
-    make_throttle: MakeThrottle,
+    make_throttle: MakeThrottle, clock: TimeTravel
 ) -> None:
-    throttle = make_throttle(registrations=2, registration_window_seconds=1)
+    throttle = make_throttle(registrations=2, registration_window_seconds=60)
     throttle.register_attempt(ADDR)
     throttle.register_attempt(ADDR)
     for _ in range(5):
         with pytest.raises(TooManyAttempts) as info:
             throttle.register_attempt(ADDR)
-    assert info.value.retry_after == 1
+    assert info.value.retry_after == 61  # the clock stands still: 60 s and a tick
 
-    time.sleep(info.value.retry_after)
+    clock.shift(info.value.retry_after)
     throttle.register_attempt(ADDR)
     throttle.register_attempt(ADDR)
 

@@ -13,7 +13,7 @@ from flask import Flask
 from authkit.audit import RotatingJsonlHandler, RotationPolicy
 from flight_app.app import get_components
 from flight_app.live_setup import max_live_clients
-from flight_app.log_policy import SECONDS_PER_DAY, log_rotation_policy
+from flight_app.settings import SECONDS_PER_DAY, Settings
 from flight_app.settings import SettingsError, load_settings
 
 
@@ -38,7 +38,7 @@ def test_defaults_rotate_at_10_mib_and_keep_10_compressed_archives() -> None:
     assert (s.log_max_bytes, s.log_max_age_seconds) == (10 * 1024 * 1024, None)
     assert (s.log_backup_count, s.log_retention_days, s.log_compress) == (10, None, True)
     assert (s.live_channel, s.live_max_clients) == ("flight-app:audit", None)
-    assert log_rotation_policy(s) == RotationPolicy()  # the core's own defaults
+    assert _rotation(s) == RotationPolicy()  # the core's own defaults
 
 
 def test_toml_sets_retention(config_dir: Path) -> None:
@@ -48,7 +48,7 @@ def test_toml_sets_retention(config_dir: Path) -> None:
         encoding="utf-8",
     )
     s = load_settings()
-    assert log_rotation_policy(s) == RotationPolicy(
+    assert _rotation(s) == RotationPolicy(
         max_bytes=1048576,
         max_age_seconds=86400,
         backup_count=30,
@@ -67,7 +67,7 @@ def test_env_overrides_and_switches_rules_off(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("FLIGHT_APP_LOG_COMPRESS", "false")
     monkeypatch.setenv("FLIGHT_APP_LIVE_MAX_CLIENTS", "3")
     s = load_settings()
-    assert log_rotation_policy(s) == RotationPolicy(
+    assert _rotation(s) == RotationPolicy(
         max_bytes=None,
         max_age_seconds=3600,
         backup_count=None,
@@ -79,7 +79,7 @@ def test_env_overrides_and_switches_rules_off(monkeypatch: pytest.MonkeyPatch) -
 
 @pytest.mark.usefixtures("config_dir")
 def test_backup_count_zero_means_purge_at_once() -> None:
-    assert log_rotation_policy(load_settings(log_backup_count=0)).backup_count == 0
+    assert _rotation(load_settings(log_backup_count=0)).backup_count == 0
 
 
 @pytest.mark.usefixtures("config_dir")
@@ -130,3 +130,8 @@ def test_the_audit_log_rotates_by_the_configured_size(make_app: Callable[..., Fl
     archives = sorted(audit.path.parent.glob("auth.*.jsonl.gz"))
     assert len(archives) == 2  # rotated several times, the oldest purged
     assert audit.path.stat().st_size <= 600
+
+
+def _rotation(settings: Settings) -> RotationPolicy:
+    """The rotation policy the app gives both logs: the core config's audit rotation."""
+    return settings.authkit_config().audit.rotation

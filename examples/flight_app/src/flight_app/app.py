@@ -12,6 +12,8 @@ from flight_app.live_setup import build_live, install_live, log_sources
 from flight_app.logging_setup import configure_logging
 from flight_app.settings import Settings, load_settings
 
+EXTENSION_KEY = "flight_app"
+
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     settings = settings or load_settings(**overrides)
@@ -19,42 +21,26 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     components = build_components(settings, trace_id_provider=current_trace_id)
     app = Flask("flight_app", instance_path=str(settings.instance_path))
     app.config["SECRET_KEY"] = settings.secret_key.get_secret_value()
-    app.extensions["flight_app"] = components
+    app.extensions[EXTENSION_KEY] = components
     live = build_live(settings, components.audit)
     install_live(app, live)
     AuthKit(
         app,
-        service=components.service,
-        keys=components.keys,
-        readiness_checks=_readiness_checks(components),
+        components.kit,
         trusted_proxies=settings.trusted_proxies,
         max_content_length=settings.max_content_length,
         metrics_mode=settings.metrics,
         metrics_token=(
             settings.metrics_token.get_secret_value() if settings.metrics_token else None
         ),
-        active_users=components.users.count_active,
-        admin=components.admin,
         log_sources=log_sources(settings),
         live_updates=live.updates,
     )
     return app
 
 
-def _readiness_checks(components: Components) -> dict[str, Any]:
-    checks: dict[str, Any] = {"database": components.users.ping}
-    if not components.settings.ratelimit_storage_url.startswith("memory://"):
-
-        def ratelimit() -> None:
-            if not components.throttle.ping():
-                raise ConnectionError("rate-limit storage did not answer")
-
-        checks["ratelimit"] = ratelimit
-    return checks
-
-
 def get_components(app: Flask) -> Components:
-    components = app.extensions["flight_app"]
+    components = app.extensions[EXTENSION_KEY]
     assert isinstance(components, Components)
     return components
 

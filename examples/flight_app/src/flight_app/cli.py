@@ -18,12 +18,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
-from authkit import AuthkitError, KeyRingFile, SystemClock, WeakPassword
+from authkit import AuthkitError
+from authkit.errors import WeakPassword
 from flight_app import migrate as migrations
-from flight_app.components import audit_logger, build_components
+from flight_app.components import build_components
 from flight_app.logging_setup import configure_logging
 from flight_app.seed import seed
 from flight_app.settings import Settings, SettingsError, load_settings
@@ -98,7 +98,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def _seed(settings: Settings, _args: argparse.Namespace) -> int:
     components = build_components(settings)
     try:
-        report = seed(settings, components.service, components.users)
+        report = seed(settings, components.kit)
     finally:
         components.close()
     for name in report.created:
@@ -113,7 +113,7 @@ def _seed(settings: Settings, _args: argparse.Namespace) -> int:
 def _purge_tokens(settings: Settings, _args: argparse.Namespace) -> int:
     components = build_components(settings)
     try:
-        removed = components.service.refresh_tokens.purge()
+        removed = components.kit.auth.refresh_tokens.purge()
     finally:
         components.close()
     logger.info("purged refresh tokens", extra={"removed": removed})
@@ -124,44 +124,31 @@ def _purge_tokens(settings: Settings, _args: argparse.Namespace) -> int:
 def _keys(settings: Settings, args: argparse.Namespace) -> int:
     """List, rotate or retire signing keys; running workers pick the change up.
 
-    Every change happens under the ring file's lock and is written atomically;
-    rotation and retirement are audit events.
+    The core's ``KeyManager`` does the work: under the ring file's lock, written
+    atomically, audited as ``keys.rotate`` / ``keys.retire``.
     """
-    file = KeyRingFile(settings.effective_keyring_path)
-    ring = file.load_or_create()
-    now = SystemClock().now()
-    window = timedelta(seconds=settings.access_token_ttl + settings.clock_skew)
-    if args.action in ("rotate", "retire"):
-        audit = audit_logger(settings)
-        try:
-            with file.locked():
-                ring = file.load()
-                if args.action == "rotate":
-                    demoted = ring.active.kid
-                    ring = ring.rotate(now=now)
-                    file.save(ring)
-                    audit.log(
-                        "keys.rotate", outcome="success", kid=ring.active.kid, demoted=demoted
-                    )
-                    print(
-                        f"Rotated: {ring.active.kid} signs now; {demoted} verifies until retired."
-                    )
-                else:
-                    ring, removed = ring.retire(now=now, window=window, kid=args.kid)
-                    file.save(ring)
-                    audit.log("keys.retire", outcome="success", kids=removed)
-                    print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
-        finally:
-            audit.close()
-        logger.info(
-            "signing key ring %s",
-            "rotated" if args.action == "rotate" else "retired",
-            extra={"action": args.action, "kid": ring.active.kid},
-        )
-    retirable = {k.kid for k in ring.retirable(now=now, window=window)}
-    for key in ring.keys:
-        note = " (retirable)" if key.kid in retirable else ""
-        print(f"{key.kid}\t{key.alg}\t{key.status.value}\t{key.created_at.isoformat()}{note}")
+    components = build_components(settings)
+    try:
+        keys = components.kit.keys
+        if args.action == "rotate":
+            demoted = keys.current().active.kid
+            ring = keys.rotate()
+            print(f"Rotated: {ring.active.kid} signs now; {demoted} verifies until retired.")
+        elif args.action == "retire":
+            removed = keys.retire(kid=args.kid)
+            print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
+        if args.action != "list":
+            logger.info(
+                "signing key ring %s",
+                "rotated" if args.action == "rotate" else "retired",
+                extra={"action": args.action, "kid": keys.current().active.kid},
+            )
+        retirable = {k.kid for k in keys.retirable()}
+        for key in keys.current().keys:
+            note = " (retirable)" if key.kid in retirable else ""
+            print(f"{key.kid}\t{key.alg}\t{key.status.value}\t{key.created_at.isoformat()}{note}")
+    finally:
+        components.close()
     return 0
 
 
@@ -169,7 +156,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     migrations.upgrade(settings.effective_database_url)
     components = build_components(settings)
     try:
-        report = seed(settings, components.service, components.users)
+        report = seed(settings, components.kit)
     finally:
         components.close()
     for name, password in report.generated_passwords.items():

@@ -11,7 +11,6 @@ import sys
 
 from authkit.audit import RotatingJsonlHandler
 from authkit_flask import JsonFormatter, TraceIdFilter
-from flight_app.log_policy import log_rotation_policy
 from flight_app.settings import Settings
 
 _MARKER = "_flight_app_handler"
@@ -26,7 +25,9 @@ def configure_logging(settings: Settings) -> None:
     formatter = JsonFormatter()
     trace = TraceIdFilter()
     file_handler = RotatingJsonlHandler(
-        settings.effective_log_dir / "system.jsonl", log_rotation_policy(settings), formatter
+        settings.effective_log_dir / "system.jsonl",
+        settings.authkit_config().audit.rotation,
+        formatter,
     )
     stderr_handler = logging.StreamHandler(sys.stderr)
     stderr_handler.setLevel(logging.WARNING)

@@ -11,8 +11,8 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 
-from authkit import AuthService
-from authkit.storage import UserStore
+from authkit import Authkit
+from authkit.roles import ADMIN, USER
 from flight_app.settings import Settings
 
 logger = logging.getLogger("flight_app.seed")
@@ -30,13 +30,13 @@ def generate_password() -> str:
     return secrets.token_urlsafe(18) + "-A9b"
 
 
-def seed(settings: Settings, service: AuthService, users: UserStore) -> SeedReport:
+def seed(settings: Settings, kit: Authkit) -> SeedReport:
     report = SeedReport()
     accounts: list[tuple[str, str | None, tuple[str, ...]]] = [
         (
             settings.admin_username,
             settings.admin_password.get_secret_value() if settings.admin_password else None,
-            ("admin", "user"),
+            (ADMIN, USER),
         )
     ]
     if settings.demo_user and settings.app_env == "dev":
@@ -44,18 +44,18 @@ def seed(settings: Settings, service: AuthService, users: UserStore) -> SeedRepo
             (
                 settings.demo_username,
                 settings.demo_password.get_secret_value() if settings.demo_password else None,
-                ("user",),
+                (USER,),
             )
         )
     for username, password, roles in accounts:
-        if users.find_by_login(username) is not None:
+        if kit.stores.users.find_by_login(username) is not None:
             report.skipped.append(username)
             logger.info("seed skipped existing user", extra={"username": username})
             continue
         if password is None:
             password = generate_password()
             report.generated_passwords[username] = password
-        service.create_user(
+        kit.auth.create_user(
             username=username,
             email=f"{username}@flight-app.example",
             password=password,

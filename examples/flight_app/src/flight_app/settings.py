@@ -37,8 +37,10 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
+from dataclasses import MISSING
+from dataclasses import fields as dataclass_fields
 from pathlib import Path
-from typing import Annotated, Any, Final, Literal, Self, get_args
+from typing import Annotated, Any, Final, Literal, Self, TypeVar, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -51,6 +53,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from authkit import AuditConfig, AuthkitConfig, MfaConfig
+from authkit.audit import RotationPolicy
+from authkit.errors import ConfigurationError
+from authkit.passwords import Argon2Parameters, PasswordPolicyPreset
+from authkit.throttle import ThrottleRules
+from authkit.tokens import AccessTokenConfig, RefreshLifetimes
+
 __all__ = [
     "DEV_PSEUDONYM_KEY",
     "DEV_SECRET_KEY",
@@ -62,15 +71,71 @@ __all__ = [
 ]
 
 AppEnv = Literal["dev", "test", "prod"]
+_T = TypeVar("_T")
 ENV_PREFIX: Final = "FLIGHT_APP_"
 DEV_SECRET_KEY: Final = "dev-only-secret-key-do-not-use-in-production"  # noqa: S105 - refused in prod
 DEV_PSEUDONYM_KEY: Final = "dev-only-pseudonym-key-do-not-use-in-production"
 DEFAULT_CONFIG_DIR: Final = Path(__file__).resolve().parent / "config"
 
-# OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least.
+# OWASP Password Storage Cheat Sheet: argon2id with m=19 MiB, t=2, p=1 at least. The
+# core's defaults are exactly these; the app refuses anything cheaper outside tests.
 OWASP_ARGON2_MEMORY_COST: Final = 19456
 OWASP_ARGON2_TIME_COST: Final = 2
 MIN_PROD_KEY_LENGTH: Final = 32
+SECONDS_PER_DAY: Final = 86_400
+SERVICE_NAME: Final = "flight-app"
+
+_SECTIONS: Final[dict[str, type[Any]]] = {
+    "tokens": AccessTokenConfig,
+    "refresh": RefreshLifetimes,
+    "argon2": Argon2Parameters,
+    "throttle": ThrottleRules,
+    "rotation": RotationPolicy,
+    "mfa": MfaConfig,
+    "config": AuthkitConfig,
+}
+
+CORE_SETTINGS: Final[dict[str, tuple[str, str]]] = {
+    "access_token_ttl": ("tokens", "ttl_seconds"),
+    "clock_skew": ("tokens", "clock_skew_seconds"),
+    "refresh_idle_ttl": ("refresh", "idle_seconds"),
+    "refresh_absolute_ttl": ("refresh", "absolute_seconds"),
+    "admin_refresh_idle_ttl": ("refresh", "admin_idle_seconds"),
+    "admin_refresh_absolute_ttl": ("refresh", "admin_absolute_seconds"),
+    "argon2_time_cost": ("argon2", "time_cost"),
+    "argon2_memory_cost": ("argon2", "memory_cost"),
+    "argon2_parallelism": ("argon2", "parallelism"),
+    "throttle_pair_limit": ("throttle", "pair_failures"),
+    "throttle_pair_window": ("throttle", "pair_window_seconds"),
+    "throttle_address_limit": ("throttle", "address_failures"),
+    "throttle_address_window": ("throttle", "address_window_seconds"),
+    "throttle_account_limit": ("throttle", "account_failures"),
+    "throttle_account_window": ("throttle", "account_window_seconds"),
+    "throttle_register_limit": ("throttle", "registrations"),
+    "throttle_register_window": ("throttle", "registration_window_seconds"),
+    "log_max_bytes": ("rotation", "max_bytes"),
+    "log_max_age_seconds": ("rotation", "max_age_seconds"),
+    "log_backup_count": ("rotation", "backup_count"),
+    "log_compress": ("rotation", "compress"),
+    "password_policy": ("config", "password_policy"),
+    "registration_open": ("config", "registration_open"),
+    "mfa_required_roles": ("mfa", "required_roles"),
+}
+"""Settings that set a value of ``authkit.AuthkitConfig``: (section, attribute).
+
+Their defaults are read from the core's dataclasses and their values validated by
+the core, so each default and each rule lives once, in the core."""
+
+
+def core_default(setting: str) -> Any:
+    """The core's default for a setting listed in ``CORE_SETTINGS``."""
+    section, attribute = CORE_SETTINGS[setting]
+    spec = {f.name: f for f in dataclass_fields(_SECTIONS[section])}[attribute]
+    if spec.default is not MISSING:
+        return spec.default
+    assert spec.default_factory is not MISSING, f"{section}.{attribute} has no default"
+    return spec.default_factory()
+
 
 _APP_ENVS: Final[tuple[str, ...]] = get_args(AppEnv)
 _LOG_LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -235,17 +300,17 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     threads: int = Field(default=4, ge=1)
     max_content_length: int = Field(default=1048576, gt=0)
-    registration_open: bool = True
+    registration_open: bool = core_default("registration_open")
     log_level: str = "INFO"
 
     # Log rotation and retention, for the audit log and the system log alike.
     # A rule is switched off with None (in TOML leave it out; from the environment
     # "off" or "none"): size and age start a new file, count and age purge archives.
-    log_max_bytes: int | None = Field(default=10 * 1024 * 1024, gt=0)
-    log_max_age_seconds: int | None = Field(default=None, gt=0)
-    log_backup_count: int | None = Field(default=10, ge=0)
+    log_max_bytes: int | None = core_default("log_max_bytes")
+    log_max_age_seconds: int | None = core_default("log_max_age_seconds")
+    log_backup_count: int | None = core_default("log_backup_count")
     log_retention_days: int | None = Field(default=None, gt=0)
-    log_compress: bool = True
+    log_compress: bool = core_default("log_compress")
 
     # Admin live updates (GET /admin/ws): the Redis channel used when redis_url is
     # set, and how many WebSockets one worker serves at once (each holds one of its
@@ -259,33 +324,35 @@ class Settings(BaseSettings):
     mfa_encryption_key: SecretStr | None = None
 
     # Tokens (seconds); admin lifetimes follow NIST SP 800-63B AAL2
-    jwt_issuer: str = "flight-app"
-    jwt_audience: str = "flight-app"
-    access_token_ttl: int = Field(default=900, gt=0)
-    refresh_idle_ttl: int = Field(default=604800, gt=0)
-    refresh_absolute_ttl: int = Field(default=2592000, gt=0)
-    admin_refresh_idle_ttl: int = Field(default=3600, gt=0)
-    admin_refresh_absolute_ttl: int = Field(default=86400, gt=0)
-    clock_skew: int = Field(default=30, ge=0)
+    jwt_issuer: str = SERVICE_NAME
+    jwt_audience: str = SERVICE_NAME
+    access_token_ttl: int = core_default("access_token_ttl")
+    refresh_idle_ttl: int = core_default("refresh_idle_ttl")
+    refresh_absolute_ttl: int = core_default("refresh_absolute_ttl")
+    admin_refresh_idle_ttl: int = core_default("admin_refresh_idle_ttl")
+    admin_refresh_absolute_ttl: int = core_default("admin_refresh_absolute_ttl")
+    clock_skew: int = core_default("clock_skew")
 
     # Passwords
-    argon2_time_cost: int = Field(default=OWASP_ARGON2_TIME_COST, ge=1)
-    argon2_memory_cost: int = Field(default=OWASP_ARGON2_MEMORY_COST, ge=8)
-    argon2_parallelism: int = Field(default=1, ge=1)
-    password_policy: Literal["nist", "pci", "classic"] = "nist"  # noqa: S105 - a name
+    argon2_time_cost: int = core_default("argon2_time_cost")
+    argon2_memory_cost: int = core_default("argon2_memory_cost")
+    argon2_parallelism: int = core_default("argon2_parallelism")
+    password_policy: PasswordPolicyPreset = core_default("password_policy")
     # Accounts with any of these roles must enrol TOTP before they get full tokens.
     # From the environment as a comma-separated list: FLIGHT_APP_MFA_REQUIRED_ROLES=admin,ops
-    mfa_required_roles: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mfa_required_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: sorted(core_default("mfa_required_roles"))
+    )
 
     # Brute-force throttling: limit attempts per window seconds
-    throttle_pair_limit: int = Field(default=5, gt=0)
-    throttle_pair_window: int = Field(default=60, gt=0)
-    throttle_address_limit: int = Field(default=30, gt=0)
-    throttle_address_window: int = Field(default=60, gt=0)
-    throttle_account_limit: int = Field(default=100, gt=0)
-    throttle_account_window: int = Field(default=86400, gt=0)
-    throttle_register_limit: int = Field(default=10, gt=0)
-    throttle_register_window: int = Field(default=3600, gt=0)
+    throttle_pair_limit: int = core_default("throttle_pair_limit")
+    throttle_pair_window: int = core_default("throttle_pair_window")
+    throttle_address_limit: int = core_default("throttle_address_limit")
+    throttle_address_window: int = core_default("throttle_address_window")
+    throttle_account_limit: int = core_default("throttle_account_limit")
+    throttle_account_window: int = core_default("throttle_account_window")
+    throttle_register_limit: int = core_default("throttle_register_limit")
+    throttle_register_window: int = core_default("throttle_register_window")
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -367,14 +434,53 @@ class Settings(BaseSettings):
             problems += self._production_problems()
         if problems:
             raise _problems_error(f"invalid settings for APP_ENV={self.app_env}", problems)
+        self.authkit_config()  # the core validates its own values, naming the field
         return self
+
+    def authkit_config(self) -> AuthkitConfig:
+        """The core's configuration from these settings (``SettingsError`` if it refuses)."""
+        secret = self.secret_key.get_secret_value()
+        mfa_keys = self.mfa_encryption_key.get_secret_value() if self.mfa_encryption_key else ""
+        days = self.log_retention_days
+        return AuthkitConfig(
+            service_name=SERVICE_NAME,
+            secret_key=secret,
+            # "flight", not "flight-app": the policy splits names at punctuation, and
+            # "app" alone would ban ordinary words such as "happy".
+            password_context_word="flight",  # noqa: S106 - a word passwords must avoid
+            tokens=_section(
+                self,
+                "tokens",
+                AccessTokenConfig,
+                issuer=self.jwt_issuer,
+                audience=self.jwt_audience,
+            ),
+            refresh=_section(self, "refresh", RefreshLifetimes),
+            argon2=_section(self, "argon2", Argon2Parameters),
+            throttle=_section(self, "throttle", ThrottleRules),
+            password_policy=self.password_policy,
+            registration_open=self.registration_open,
+            mfa=_section(
+                self,
+                "mfa",
+                MfaConfig,
+                encryption_keys=tuple(k.strip() for k in mfa_keys.split(",") if k.strip()),
+                required_roles=frozenset(self.mfa_required_roles),
+                issuer=SERVICE_NAME,
+            ),
+            audit=AuditConfig(
+                pseudonym_key=self.pseudonym_key.get_secret_value(),
+                rotation=_section(
+                    self,
+                    "rotation",
+                    RotationPolicy,
+                    retention_seconds=None if days is None else days * SECONDS_PER_DAY,
+                ),
+            ),
+        )
 
     def _argon2_problems(self) -> list[tuple[str, str]]:
         problems: list[tuple[str, str]] = []
-        if self.argon2_memory_cost < 8 * self.argon2_parallelism:
-            problems.append(
-                ("FLIGHT_APP_ARGON2_MEMORY_COST", "must be at least 8 KiB per lane of parallelism")
-            )
         if self.app_env == "test":
             return problems
         if self.argon2_time_cost < OWASP_ARGON2_TIME_COST:
@@ -454,6 +560,39 @@ def _translate(exc: ValidationError) -> SettingsError:
         name = "app_env" if field == "APP_ENV" else field
         problems.append((env_var_name(name), error["msg"]))
     return _problems_error("invalid settings", problems)
+
+
+def _section(settings: Settings, section: str, cls: type[_T], **extra: Any) -> _T:
+    """Build one nested core config from the settings mapped to it in ``CORE_SETTINGS``.
+
+    A value the core refuses becomes a ``SettingsError`` naming the variable that set it.
+    """
+    values = {
+        attribute: getattr(settings, name)
+        for name, (owner, attribute) in CORE_SETTINGS.items()
+        if owner == section
+    }
+    values.update(extra)
+    try:
+        return cls(**values)
+    except ConfigurationError as exc:
+        by_attribute = {a: n for n, (o, a) in CORE_SETTINGS.items() if o == section}
+        name = by_attribute.get(exc.field or "", "")
+        variable = env_var_name(name) if name else _extra_variable(section, exc.field)
+        raise SettingsError(
+            f"invalid settings:\n  - {variable}: {exc.message}", variables=(variable,)
+        ) from None
+
+
+def _extra_variable(section: str, field: str | None) -> str:
+    """The variable behind a core field set from a setting of another name."""
+    names = {
+        ("tokens", "issuer"): "jwt_issuer",
+        ("tokens", "audience"): "jwt_audience",
+        ("mfa", "encryption_keys"): "mfa_encryption_key",
+        ("rotation", "retention_seconds"): "log_retention_days",
+    }
+    return env_var_name(names.get((section, field or ""), "settings"))
 
 
 def load_settings(**overrides: Any) -> Settings:

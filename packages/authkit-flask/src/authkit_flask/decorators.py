@@ -9,10 +9,11 @@ import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
-from flask import g, request
+from flask import request
 
-from authkit import Forbidden, InvalidToken, Principal
-from authkit_flask.state import get_state
+from authkit import Principal
+from authkit.errors import Forbidden, InvalidToken
+from authkit_flask.state import get_state, request_state
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -20,8 +21,8 @@ R = TypeVar("R")
 
 def current_principal() -> Principal:
     """The authenticated caller; only valid inside a guarded view."""
-    principal = g.get("authkit_principal")
-    if not isinstance(principal, Principal):
+    principal = request_state().principal
+    if principal is None:
         raise InvalidToken()
     return principal
 
@@ -31,12 +32,12 @@ def _authenticate(*, allow_mfa_enrolment: bool = False) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         # RFC 6750 §3.1: a request without credentials gets a challenge with no error code.
-        g.authkit_credentials_missing = True
+        request_state().credentials_missing = True
         raise InvalidToken("A bearer access token is required.")
-    principal = get_state().service.authenticate_access_token(
+    principal = get_state().kit.auth.authenticate_access_token(
         token.strip(), allow_mfa_enrolment=allow_mfa_enrolment
     )
-    g.authkit_principal = principal
+    request_state().principal = principal
     return principal
 
 

@@ -2,8 +2,8 @@
 
 Usage::
 
-    authkit = AuthKit()
-    authkit.init_app(app, service=service, keys=key_source)
+    kit = authkit.build(AuthkitConfig(...), audit="auth.jsonl")
+    AuthKit(app, kit)
 
 It registers the contract's blueprints, problem+json error handlers, the request
 id / trace id hooks, security headers and an access log line per request. State
@@ -14,15 +14,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from authkit import AdminService, AuthkitError, AuthService, KeyRingSource
+from authkit import Authkit, AuthkitError
 from authkit_flask.blueprints import (
     auth_blueprint,
     health_blueprint,
@@ -41,7 +41,13 @@ from authkit_flask.metrics import (
 )
 from authkit_flask.problem import problem, problem_from_error
 from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve_ids
-from authkit_flask.state import EXTENSION_KEY, AuthKitState, ReadinessCheck
+from authkit_flask.state import (
+    EXTENSION_KEY,
+    AuthKitState,
+    ReadinessCheck,
+    begin_request_state,
+    request_state,
+)
 
 access_logger = logging.getLogger("authkit_flask.access")
 error_logger = logging.getLogger("authkit_flask.errors")
@@ -54,34 +60,70 @@ DEFAULT_CSP = (
 
 
 class AuthKit:
-    def __init__(self, app: Flask | None = None, **options: Any) -> None:
-        if app is not None:
-            self.init_app(app, **options)
+    """Wires an ``authkit.Authkit`` (from ``authkit.build``) into a Flask app.
 
-    def init_app(
+    Either ``AuthKit(app, kit, ...)`` or ``AuthKit()`` then ``init_app(app, kit,
+    ...)``; both take the same typed arguments. State goes in
+    ``app.extensions["authkit"]``, never on this object, so one extension object
+    may serve several apps.
+
+    ``readiness_checks`` are added to the built-in ones (``database``, and
+    ``ratelimit`` when the limits are not counted in process). ``trusted_proxies``
+    is the number of proxy hops whose ``X-Forwarded-For`` / ``-Proto`` are believed.
+    ``log_sources`` (name to JSONL path) enables ``/admin/logs``; ``live_updates``
+    enables ``/admin/ws``.
+    """
+
+    def __init__(
         self,
-        app: Flask,
+        app: Flask | None = None,
+        kit: Authkit | None = None,
         *,
-        service: AuthService,
-        keys: KeyRingSource,
         readiness_checks: Mapping[str, ReadinessCheck] | None = None,
         trusted_proxies: int = 0,
         max_content_length: int = 1024 * 1024,
         content_security_policy: str = DEFAULT_CSP,
         metrics_mode: MetricsMode = "public",
         metrics_token: str | None = None,
-        active_users: Callable[[], int] | None = None,
-        admin: AdminService | None = None,
+        log_sources: Mapping[str, Path] | None = None,
+        live_updates: LiveUpdates | None = None,
+    ) -> None:
+        if app is None:
+            return
+        if kit is None:
+            raise TypeError("AuthKit(app, kit): an app needs the built authkit core.")
+        self.init_app(
+            app,
+            kit,
+            readiness_checks=readiness_checks,
+            trusted_proxies=trusted_proxies,
+            max_content_length=max_content_length,
+            content_security_policy=content_security_policy,
+            metrics_mode=metrics_mode,
+            metrics_token=metrics_token,
+            log_sources=log_sources,
+            live_updates=live_updates,
+        )
+
+    def init_app(
+        self,
+        app: Flask,
+        kit: Authkit,
+        *,
+        readiness_checks: Mapping[str, ReadinessCheck] | None = None,
+        trusted_proxies: int = 0,
+        max_content_length: int = 1024 * 1024,
+        content_security_policy: str = DEFAULT_CSP,
+        metrics_mode: MetricsMode = "public",
+        metrics_token: str | None = None,
         log_sources: Mapping[str, Path] | None = None,
         live_updates: LiveUpdates | None = None,
     ) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("AuthKit is already registered on this app.")
         app.extensions[EXTENSION_KEY] = AuthKitState(
-            service=service,
-            keys=keys,
-            readiness_checks=dict(readiness_checks or {}),
-            admin=admin,
+            kit=kit,
+            readiness_checks={**default_readiness_checks(kit), **(readiness_checks or {})},
             log_sources=dict(log_sources or {}),
             live=live_updates,
         )
@@ -90,19 +132,22 @@ class AuthKit:
             app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
                 app.wsgi_app, x_for=trusted_proxies, x_proto=trusted_proxies
             )
-        app.register_blueprint(auth_blueprint)
-        app.register_blueprint(health_blueprint)
-        app.register_blueprint(jwks_blueprint)
-        if admin is not None:
-            app.register_blueprint(admin_users_blueprint)
-        if service.mfa is not None:
-            app.register_blueprint(mfa_blueprint)
+        for blueprint in (
+            auth_blueprint,
+            health_blueprint,
+            jwks_blueprint,
+            admin_users_blueprint,
+            mfa_blueprint,
+        ):
+            app.register_blueprint(blueprint)
         if log_sources:
             app.register_blueprint(admin_logs_blueprint)
         if live_updates is not None:
             register_admin_ws(app, live_updates)
         app.register_blueprint(
-            metrics_blueprint(mode=metrics_mode, token=metrics_token, active_users=active_users)
+            metrics_blueprint(
+                mode=metrics_mode, token=metrics_token, active_users=kit.stores.users.count_active
+            )
         )
         app.register_error_handler(AuthkitError, _handle_authkit_error)
         app.register_error_handler(HTTPException, _handle_http_exception)
@@ -112,24 +157,38 @@ class AuthKit:
         app.teardown_request(_end_request)
 
 
+def default_readiness_checks(kit: Authkit) -> dict[str, ReadinessCheck]:
+    """The database always; the rate-limit storage when it is shared (not ``memory://``)."""
+    checks: dict[str, ReadinessCheck] = {"database": kit.stores.ping}
+    if not kit.throttle.in_process:
+
+        def ratelimit() -> None:
+            if not kit.throttle.ping():
+                raise ConnectionError("rate-limit storage did not answer")
+
+        checks["ratelimit"] = ratelimit
+    return checks
+
+
 def _begin_request() -> None:
     request_id, trace_id = resolve_ids(
         request.headers.get("X-Request-ID"), request.headers.get("traceparent")
     )
-    g.authkit_request_id = request_id
-    g.authkit_trace_token = bind_trace_id(trace_id)
-    g.authkit_started = time.perf_counter()
+    state = begin_request_state(request_id)
+    state.trace_token = bind_trace_id(trace_id)
+    state.started = time.perf_counter()
 
 
 def _finish_response(csp: str) -> Any:
     def after(response: Response) -> Response:
-        response.headers["X-Request-ID"] = g.get("authkit_request_id") or ""
+        state = request_state()
+        response.headers["X-Request-ID"] = state.request_id
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", csp)
             response.headers.setdefault("X-Frame-Options", "DENY")
-        started = g.get("authkit_started")
+        started = state.started
         route = request.url_rule.rule if request.url_rule else None
         record_request(request.method, route, response.status_code)
         access_logger.info(
@@ -150,15 +209,16 @@ def _finish_response(csp: str) -> Any:
 
 
 def _end_request(_exc: BaseException | None) -> None:
-    token = g.pop("authkit_trace_token", None)
-    if token is not None:
-        reset_trace_id(token)
+    state = request_state()
+    if state.trace_token is not None:
+        reset_trace_id(state.trace_token)
+        state.trace_token = None
 
 
 def _handle_authkit_error(error: AuthkitError) -> Response:
     record_auth_failure(error.code)
     response = problem_from_error(error)
-    if g.get("authkit_credentials_missing"):
+    if request_state().credentials_missing:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
@@ -177,4 +237,4 @@ def _handle_unexpected(error: Exception) -> Response:
     return problem("internal_error", "An internal error occurred.", status=500)
 
 
-__all__ = ["DEFAULT_CSP", "AuthKit"]
+__all__ = ["DEFAULT_CSP", "AuthKit", "default_readiness_checks"]

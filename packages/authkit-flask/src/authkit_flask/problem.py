@@ -6,9 +6,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, json
+from flask import Response, json, request
 
 from authkit import AuthkitError
+from authkit.errors import ValidationFailed
 from authkit_flask.request_context import current_trace_id
 
 logger = logging.getLogger("authkit_flask.errors")
@@ -85,6 +86,24 @@ def problem(
     return response
 
 
+_LOCATIONS = frozenset({"body", "query", "path", "header"})
+
+
+def located_errors(errors: list[dict[str, Any]], location: str) -> list[dict[str, Any]]:
+    """Field errors with ``location`` (``body``, ``query``) put in front of each ``loc``.
+
+    The core names fields only (``["username"]``): where a field came from is the
+    adapter's knowledge. A ``loc`` that already starts with a location is kept.
+    """
+    located = []
+    for error in errors:
+        loc = list(error.get("loc", []))
+        if not loc or loc[0] not in _LOCATIONS:
+            loc = [location, *loc]
+        located.append({**error, "loc": loc})
+    return located
+
+
 def problem_from_error(error: AuthkitError) -> Response:
     status = STATUS_BY_CODE.get(error.code, 500)
     if status >= 500 and error.code != "service_unavailable":
@@ -92,7 +111,17 @@ def problem_from_error(error: AuthkitError) -> Response:
         # message in the log, the client a generic one without paths or settings.
         logger.error("server-side error", extra={"code": error.code, "detail": error.message})
         return problem(error.code, "An internal error occurred.", status=status)
-    return problem(error.code, error.message, extra=error.extra)
+    extra = dict(error.extra)
+    if isinstance(error, ValidationFailed):
+        location = "query" if request.method in ("GET", "HEAD") else "body"
+        extra["errors"] = located_errors(error.errors, location)
+    return problem(error.code, error.message, extra=extra)
 
 
-__all__ = ["PROBLEM_CONTENT_TYPE", "STATUS_BY_CODE", "problem", "problem_from_error"]
+__all__ = [
+    "PROBLEM_CONTENT_TYPE",
+    "STATUS_BY_CODE",
+    "located_errors",
+    "problem",
+    "problem_from_error",
+]

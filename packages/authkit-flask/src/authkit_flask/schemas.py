@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from flask import Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from authkit import InvalidRequest, ValidationFailed
+from authkit.errors import InvalidRequest, ValidationFailed
 
 Model = TypeVar("Model", bound=BaseModel)
 

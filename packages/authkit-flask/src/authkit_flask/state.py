@@ -1,37 +1,57 @@
-"""What the extension keeps per Flask app, in ``app.extensions["authkit"]``."""
+"""What the extension keeps: per Flask app (``AuthKitState``) and per request (``RequestState``)."""
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
-from authkit import AdminService, AuthService, KeyRingSource
+from authkit import Authkit, Principal
 
 if TYPE_CHECKING:
     from authkit_flask.live import LiveUpdates
 
 EXTENSION_KEY = "authkit"
+_REQUEST_KEY = "authkit"
 
 ReadinessCheck = Callable[[], None]
 
 
 @dataclass(kw_only=True)
 class AuthKitState:
-    service: AuthService
-    keys: KeyRingSource
+    kit: Authkit
+    """The core built by ``authkit.build``: every decision is its."""
     readiness_checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
     readiness_timeout: float = 2.0
     jwks_max_age: int = 300
-    admin: AdminService | None = None
-    """Serves ``/auth/users``; without one those routes are not registered."""
     log_sources: Mapping[str, Path] = field(default_factory=dict)
     """The logs ``/admin/logs`` reads, by ``source`` name; empty: the route is not registered."""
     live: LiveUpdates | None = None
     """Feeds ``/admin/ws``; without one that route is not registered."""
+
+
+@dataclass(kw_only=True)
+class RequestState:
+    """Everything the extension tracks about the request being served, in ``g.authkit``.
+
+    One typed object instead of loose ``g`` attributes, so a typo is a type error
+    and the whole per-request state is visible in one place.
+    """
+
+    request_id: str
+    trace_token: contextvars.Token[str | None] | None = None
+    started: float = 0.0
+    principal: Principal | None = None
+    credentials_missing: bool = False
+    """No bearer token at all: RFC 6750 §3.1 wants a challenge without an error code."""
+    live_token: str | None = None
+    """The admin WebSocket's access token, when given as ``?access_token=``."""
+    live_pending: bool = False
+    """The socket holds an unauthenticated place until its first message."""
 
 
 def get_state(app: Flask | None = None) -> AuthKitState:
@@ -44,4 +64,27 @@ def get_state(app: Flask | None = None) -> AuthKitState:
     return state
 
 
-__all__ = ["EXTENSION_KEY", "AuthKitState", "ReadinessCheck", "get_state"]
+def request_state() -> RequestState:
+    """The current request's state (made on first use outside the extension's hooks)."""
+    state = g.get(_REQUEST_KEY)
+    if not isinstance(state, RequestState):
+        state = RequestState(request_id="")
+        setattr(g, _REQUEST_KEY, state)
+    return state
+
+
+def begin_request_state(request_id: str) -> RequestState:
+    state = RequestState(request_id=request_id)
+    setattr(g, _REQUEST_KEY, state)
+    return state
+
+
+__all__ = [
+    "EXTENSION_KEY",
+    "AuthKitState",
+    "ReadinessCheck",
+    "RequestState",
+    "begin_request_state",
+    "get_state",
+    "request_state",
+]

@@ -3,55 +3,47 @@
 Passwords (argon2id and a policy), a JWT key ring with rotation and JWKS,
 refresh-token rotation with reuse detection, brute-force throttling, TOTP MFA,
 users and roles, and a pseudonymising audit logger. No web framework imports.
+
+Start with :func:`build`::
+
+    from authkit import AuthkitConfig, build
+
+    kit = build(AuthkitConfig(service_name="myapp", secret_key="..."), audit="auth.jsonl")
+    kit.auth.register(...)
+
+Each capability is a namespace (``authkit.passwords``, ``authkit.tokens``,
+``authkit.storage``, ...); this module names one thing per capability.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from authkit.admin import AdminService
-from authkit.clock import Clock, FrozenClock, SystemClock
-from authkit.errors import (
-    AccountDisabled,
-    AuthkitError,
-    ConfigurationError,
-    Conflict,
-    Forbidden,
-    InvalidCredentials,
-    InvalidOtp,
-    InvalidRequest,
-    InvalidToken,
-    KeyRingError,
-    MfaEnrolmentRequired,
-    MfaRequired,
-    NotFound,
-    RegistrationClosed,
-    ServiceUnavailable,
-    TokenReused,
-    TooManyAttempts,
-    ValidationFailed,
-    WeakPassword,
+from authkit import (
+    audit,
+    clock,
+    errors,
+    keys,
+    live,
+    mfa,
+    passwords,
+    roles,
+    storage,
+    throttle,
+    tokens,
 )
-from authkit.keys import (
-    DEFAULT_ALGORITHM,
-    KeyRing,
-    KeyRingFile,
-    KeyStatus,
-    SigningKey,
-)
-from authkit.models import NewUser, RefreshTokenRecord, User, canonical
-from authkit.passwords import Argon2Parameters, PasswordHasher
-from authkit.service import AuditSink, AuthService, Principal, TokenPair
-from authkit.throttle import DEFAULT_THROTTLE_RULES, LoginThrottle, ThrottleRules
-from authkit.tokens import (
-    AccessClaims,
-    AccessTokenConfig,
-    AccessTokens,
-    FileKeyRingSource,
-    KeyRingSource,
-    RefreshLifetimes,
-    RefreshTokens,
-    StaticKeyRingSource,
-)
-from authkit.users_query import BulkAction, BulkResult, UserPage, UserQuery
+from authkit._auth import AuthService, Principal, TokenPair
+from authkit._build import Authkit, build
+from authkit._config import AuditConfig, AuthkitConfig, MfaConfig
+from authkit.audit._logger import AuditLogger
+from authkit.clock import Clock, SystemClock
+from authkit.errors import AuthkitError
+from authkit.keys._manager import KeyManager
+from authkit.mfa._service import MfaService
+from authkit.passwords._policy import PasswordPolicy
+from authkit.storage._url import Stores, open_stores
+from authkit.storage.sql._tables import users
+from authkit.throttle import LoginThrottle
+from authkit.users._admin import AdminService
+from authkit.users._model import User
 
 try:
     __version__ = version("authkit-core")
@@ -59,58 +51,37 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
-    "DEFAULT_ALGORITHM",
-    "DEFAULT_THROTTLE_RULES",
-    "AccessClaims",
-    "AccessTokenConfig",
-    "AccessTokens",
-    "AccountDisabled",
     "AdminService",
-    "Argon2Parameters",
-    "AuditSink",
+    "AuditConfig",
+    "AuditLogger",
     "AuthService",
+    "Authkit",
+    "AuthkitConfig",
     "AuthkitError",
-    "BulkAction",
-    "BulkResult",
     "Clock",
-    "ConfigurationError",
-    "Conflict",
-    "FileKeyRingSource",
-    "Forbidden",
-    "FrozenClock",
-    "InvalidCredentials",
-    "InvalidOtp",
-    "InvalidRequest",
-    "InvalidToken",
-    "KeyRing",
-    "KeyRingError",
-    "KeyRingFile",
-    "KeyRingSource",
-    "KeyStatus",
+    "KeyManager",
     "LoginThrottle",
-    "MfaEnrolmentRequired",
-    "MfaRequired",
-    "NewUser",
-    "NotFound",
-    "PasswordHasher",
+    "MfaConfig",
+    "MfaService",
+    "PasswordPolicy",
     "Principal",
-    "RefreshLifetimes",
-    "RefreshTokenRecord",
-    "RefreshTokens",
-    "RegistrationClosed",
-    "ServiceUnavailable",
-    "SigningKey",
-    "StaticKeyRingSource",
+    "Stores",
     "SystemClock",
-    "ThrottleRules",
     "TokenPair",
-    "TokenReused",
-    "TooManyAttempts",
     "User",
-    "UserPage",
-    "UserQuery",
-    "ValidationFailed",
-    "WeakPassword",
     "__version__",
-    "canonical",
+    "audit",
+    "build",
+    "clock",
+    "errors",
+    "keys",
+    "live",
+    "mfa",
+    "open_stores",
+    "passwords",
+    "roles",
+    "storage",
+    "throttle",
+    "tokens",
+    "users",
 ]

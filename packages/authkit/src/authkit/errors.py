@@ -17,8 +17,13 @@ class AuthkitError(Exception):
     code: ClassVar[str] = "authkit_error"
     default_message: ClassVar[str] = "An authentication error occurred."
 
-    def __init__(self, message: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *, field: str | None = None, **extra: Any
+    ) -> None:
         self.message = message or self.default_message
+        self.field = field
+        """The input or setting at fault, by its name in the core (``username``,
+        ``pair_failures``); adapters add where it came from (body, query, variable)."""
         self.extra: Mapping[str, Any] = extra
         super().__init__(self.message)
 
@@ -143,8 +148,11 @@ class ServiceUnavailable(AuthkitError):
     default_message = "The service is temporarily unavailable. Try again later."
 
 
-class ConfigurationError(AuthkitError):
-    """Settings or persisted state (a key ring file, say) that authkit cannot use."""
+class ConfigurationError(AuthkitError, ValueError):
+    """Settings or persisted state (a key ring file, say) that authkit cannot use.
+
+    Also a ``ValueError``: a configuration value the core refuses is a bad value.
+    """
 
     code = "configuration_error"
     default_message = "authkit is misconfigured."

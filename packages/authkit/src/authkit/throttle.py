@@ -28,6 +28,7 @@ throttling fails closed, and the caller decides how to answer (503, say).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import math
@@ -71,7 +72,8 @@ class ThrottleRules:
             value = getattr(self, f.name)
             if type(value) is not int or value < 1:
                 raise ConfigurationError(
-                    f"ThrottleRules.{f.name} must be a positive integer, got {value!r}."
+                    f"ThrottleRules.{f.name} must be a positive integer, got {value!r}.",
+                    field=f.name,
                 )
 
 
@@ -141,6 +143,7 @@ class LoginThrottle:
                 "and support the moving-window strategy."
             )
         self._storage: Storage = storage
+        self._in_process = scheme == "memory"
         self._limiter = MovingWindowRateLimiter(storage)
         self._rules = rules
 
@@ -157,6 +160,11 @@ class LoginThrottle:
     @property
     def rules(self) -> ThrottleRules:
         return self._rules
+
+    @property
+    def in_process(self) -> bool:
+        """Whether the counters live in this process (``memory://``), unseen by others."""
+        return self._in_process
 
     def check_login(self, address: str, username: str) -> None:
         """Refuse a sign-in attempt when its pair, address or account budget is spent.
@@ -246,6 +254,18 @@ class LoginThrottle:
             stats = self._limiter.get_window_stats(self._registration.item, *ids)
         raise TooManyAttempts(retry_after=_seconds_until(stats.reset_time))
 
+    def close(self) -> None:
+        """Release the storage's connections (a Redis pool); ``memory://`` holds none.
+
+        ``limits`` has no close of its own, so the client it made is closed here;
+        without it the pool's sockets linger until the garbage collector finds them.
+        """
+        client = getattr(self._storage, "storage", None)
+        close = getattr(client, "close", None)
+        if callable(close):
+            with contextlib.suppress(Exception):  # closing must not fail a shutdown
+                close()
+
     def ping(self) -> bool:
         """Whether the storage answers, for readiness checks."""
         try:
@@ -269,7 +289,7 @@ def _storage_errors() -> Iterator[None]:
 
 
 def _normalize_username(username: str) -> str:
-    # The same form as authkit.models.canonical, so the service's keys meet ours.
+    # The same form as authkit.users.canonical, so the service's keys meet ours.
     return username.strip().casefold()
 
 
@@ -289,13 +309,19 @@ def _digest(value: str) -> str:
     return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+_TIMESTAMP_MARGIN = 0.001
+"""Seconds added for storages that round the timestamps they keep: the Redis
+storage reads them back through Lua numbers (14 significant digits, about 0.1 ms
+at today's epoch), so a window may free a fraction later than it reports."""
+
+
 def _seconds_until(reset_time: float) -> int:
-    """Whole seconds strictly past ``reset_time``, at least 1.
+    """Whole seconds strictly past ``reset_time`` (plus rounding margin), at least 1.
 
     ``floor + 1`` rather than ``ceil``: some storages still count an event at exactly
     the end of its window, so waiting exactly ``reset_time - now`` could be refused.
     """
-    return max(1, math.floor(reset_time - time.time()) + 1)
+    return max(1, math.floor(reset_time - time.time() + _TIMESTAMP_MARGIN) + 1)
 
 
 __all__ = ["DEFAULT_THROTTLE_RULES", "LoginThrottle", "ThrottleRules"]

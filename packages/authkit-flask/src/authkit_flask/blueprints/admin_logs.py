@@ -15,8 +15,9 @@ from typing import Final
 from flask import Blueprint, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from authkit import ValidationFailed
 from authkit.audit import read_recent_events
+from authkit.errors import ValidationFailed
+from authkit.roles import ADMIN
 from authkit_flask.decorators import roles_required
 from authkit_flask.state import get_state
 
@@ -50,7 +51,7 @@ def _parse_query(known_sources: list[str]) -> LogQuery:
 
 
 @admin_logs_blueprint.get("/logs")
-@roles_required("admin")
+@roles_required(ADMIN)
 def logs() -> Response:
     sources = get_state().log_sources
     query = _parse_query(sorted(sources))

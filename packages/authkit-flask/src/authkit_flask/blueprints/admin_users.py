@@ -17,15 +17,11 @@ from typing import Any, Literal
 from flask import Blueprint, Request, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError
 
-from authkit import AdminService, UserQuery, ValidationFailed
-from authkit.users_query import (
-    DEFAULT_PAGE_SIZE,
-    MAX_BULK_IDS,
-    MAX_PAGE_SIZE,
-    MAX_QUERY_CHARS,
-    MAX_ROLES,
-    ROLE_PATTERN,
-)
+from authkit import AdminService
+from authkit.errors import ValidationFailed
+from authkit.roles import ADMIN
+from authkit.users import DEFAULT_PAGE_SIZE, MAX_BULK_IDS, MAX_PAGE_SIZE, UserQuery
+from authkit.users._query import MAX_QUERY_CHARS, MAX_ROLES, ROLE_PATTERN
 from authkit_flask.blueprints.auth import client_address
 from authkit_flask.decorators import current_principal, roles_required
 from authkit_flask.responses import user_json
@@ -71,14 +67,11 @@ def parse_query(req: Request) -> UserListParams:
 
 
 def admin_service() -> AdminService:
-    admin = get_state().admin
-    if admin is None:  # the blueprint is only registered with an AdminService
-        raise RuntimeError("AuthKit was initialised without an AdminService.")
-    return admin
+    return get_state().kit.admin
 
 
 @admin_users_blueprint.get("")
-@roles_required("admin")
+@roles_required(ADMIN)
 def list_users() -> Response:
     params = parse_query(request)
     page = admin_service().list_users(UserQuery(**params.model_dump()))
@@ -95,13 +88,13 @@ def list_users() -> Response:
 
 
 @admin_users_blueprint.get("/<user_id>")
-@roles_required("admin")
+@roles_required(ADMIN)
 def get_user(user_id: str) -> Response:
     return jsonify(user_json(admin_service().get_user(user_id)))
 
 
 @admin_users_blueprint.patch("/<user_id>")
-@roles_required("admin")
+@roles_required(ADMIN)
 def update_user(user_id: str) -> Response:
     body = parse_body(request, UserPatchBody)
     user = admin_service().update_user(
@@ -115,7 +108,7 @@ def update_user(user_id: str) -> Response:
 
 
 @admin_users_blueprint.post("/bulk")
-@roles_required("admin")
+@roles_required(ADMIN)
 def bulk() -> Response:
     body = parse_body(request, BulkBody)
     result = admin_service().bulk(

@@ -31,20 +31,21 @@ import threading
 import time
 from typing import Final
 
-from flask import Blueprint, Flask, Response, g, request
+from flask import Blueprint, Flask, Response, request
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
 
-from authkit import AuthkitError, Forbidden, InvalidToken, Principal
+from authkit import AuthkitError, Principal
+from authkit.errors import Forbidden, InvalidToken
 from authkit.live import OVERFLOW, SHUTDOWN, HubFull, Subscription, SubscriptionClosed
+from authkit.roles import ADMIN
 from authkit_flask.live import LiveUpdates, Outgoing
 from authkit_flask.problem import problem
 from authkit_flask.responses import rfc3339
-from authkit_flask.state import get_state
+from authkit_flask.state import get_state, request_state
 
 _log = logging.getLogger(__name__)
 
-ADMIN_ROLE: Final = "admin"
 WS_PATH: Final = "/admin/ws"
 
 CLOSE_GOING_AWAY: Final = 1001
@@ -76,10 +77,10 @@ def register_admin_ws(app: Flask, live: LiveUpdates) -> None:
             )
         token = request.args.get("access_token")
         if token is not None:
-            g.authkit_live_principal = _admin_principal(token)  # raises 401 / 403
-            g.authkit_live_token = token
+            request_state().principal = _admin_principal(token)  # raises 401 / 403
+            request_state().live_token = token
         elif live.reserve_pending():
-            g.authkit_live_pending = True
+            request_state().live_pending = True
         else:
             return problem(
                 "service_unavailable",
@@ -92,7 +93,9 @@ def register_admin_ws(app: Flask, live: LiveUpdates) -> None:
     @blueprint.teardown_request
     def release_pending_place(_exc: BaseException | None) -> None:
         # Also when the upgrade never happened (not a WebSocket request, an error).
-        if g.pop("authkit_live_pending", False):
+        state = request_state()
+        if state.live_pending:
+            state.live_pending = False
             live.release_pending()
 
     @sock.route(WS_PATH, bp=blueprint)  # type: ignore[untyped-decorator]  # flask-sock ships no types
@@ -108,8 +111,8 @@ def _admin_principal(token: str) -> Principal:
     """The token's principal if it is valid and its user an active admin, else raise."""
     if not isinstance(token, str) or not token or len(token) > _MAX_TOKEN_CHARS:
         raise InvalidToken("A bearer access token is required.")
-    principal = get_state().service.authenticate_access_token(token)
-    if ADMIN_ROLE not in principal.user.roles:
+    principal = get_state().kit.auth.authenticate_access_token(token)
+    if ADMIN not in principal.user.roles:
         raise Forbidden()
     return principal
 
@@ -127,11 +130,12 @@ def _refusal(token: str) -> str | None:
 
 def _serve(ws: Server, live: LiveUpdates) -> None:
     _bound_sends(ws, live.send_timeout)
-    principal: Principal | None = g.get("authkit_live_principal")
-    token: str | None = g.get("authkit_live_token")
+    state = request_state()
+    principal, token = state.principal, state.live_token
     if principal is None or token is None:
         token = _first_message_token(ws, live.first_message_timeout)
-        if g.pop("authkit_live_pending", False):
+        if state.live_pending:
+            state.live_pending = False
             live.release_pending()  # authenticated or not, it no longer waits
         if token is None:
             _close(ws, CLOSE_POLICY_VIOLATION, 'send {"access_token": ...} first')
@@ -160,7 +164,7 @@ def _stream(
     principal: Principal,
     token: str,
 ) -> None:
-    clock = get_state().service.clock
+    clock = get_state().kit.clock
     expires_at = principal.claims.expires_at
     ws.send(
         json.dumps(
@@ -264,7 +268,6 @@ def _close(ws: Server, code: int, reason: str) -> None:
 
 
 __all__ = [
-    "ADMIN_ROLE",
     "CLOSE_GOING_AWAY",
     "CLOSE_POLICY_VIOLATION",
     "CLOSE_TRY_AGAIN_LATER",

@@ -26,7 +26,7 @@ def client_address() -> str:
 @auth_blueprint.post("/register")
 def register() -> tuple[Response, int]:
     body = parse_body(request, RegisterBody)
-    user = get_state().service.register(
+    user = get_state().kit.auth.register(
         username=body.username,
         email=body.email,
         password=body.password,
@@ -38,7 +38,7 @@ def register() -> tuple[Response, int]:
 @auth_blueprint.post("/login")
 def login() -> Response:
     body = parse_body(request, LoginBody)
-    pair = get_state().service.login(
+    pair = get_state().kit.auth.login(
         identifier=body.username,
         password=body.password,
         address=client_address(),
@@ -51,21 +51,21 @@ def login() -> Response:
 @auth_blueprint.post("/refresh")
 def refresh() -> Response:
     body = parse_body(request, RefreshBody)
-    pair = get_state().service.refresh(refresh_token=body.refresh_token, address=client_address())
+    pair = get_state().kit.auth.refresh(refresh_token=body.refresh_token, address=client_address())
     return token_response(pair)
 
 
 @auth_blueprint.post("/logout")
 def logout() -> tuple[str, int]:
     body = parse_body(request, RefreshBody)
-    get_state().service.logout(refresh_token=body.refresh_token, address=client_address())
+    get_state().kit.auth.logout(refresh_token=body.refresh_token, address=client_address())
     return "", 204
 
 
 @auth_blueprint.post("/logout-all")
 @enrolment_allowed
 def logout_all() -> tuple[str, int]:
-    get_state().service.logout_all(user=current_principal().user, address=client_address())
+    get_state().kit.auth.logout_all(user=current_principal().user, address=client_address())
     return "", 204
 
 
@@ -79,7 +79,7 @@ def me() -> Response:
 @login_required
 def change_password() -> tuple[str, int]:
     body = parse_body(request, PasswordChangeBody)
-    get_state().service.change_password(
+    get_state().kit.auth.change_password(
         principal=current_principal(),
         current_password=body.current_password,
         new_password=body.new_password,

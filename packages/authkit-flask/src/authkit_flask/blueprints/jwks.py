@@ -12,7 +12,7 @@ jwks_blueprint = Blueprint("authkit_jwks", __name__)
 @jwks_blueprint.get("/.well-known/jwks.json")
 def jwks() -> Response:
     state = get_state()
-    response = jsonify(state.keys.current().jwks())
+    response = jsonify(state.kit.keys.jwks())
     response.headers["Cache-Control"] = f"public, max-age={state.jwks_max_age}"
     return response
 

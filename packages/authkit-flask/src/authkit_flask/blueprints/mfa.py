@@ -21,9 +21,7 @@ def _no_store(response: Response) -> Response:
 @mfa_blueprint.post("/setup")
 @enrolment_allowed
 def setup() -> Response:
-    enrolment = get_state().service.totp_setup(
-        principal=current_principal(), address=client_address()
-    )
+    enrolment = get_state().kit.mfa.setup(user=current_principal().user, address=client_address())
     return _no_store(jsonify({"secret": enrolment.secret, "otpauth_uri": enrolment.otpauth_uri}))
 
 
@@ -31,8 +29,8 @@ def setup() -> Response:
 @enrolment_allowed
 def enable() -> Response:
     body = parse_body(request, OtpBody)
-    codes = get_state().service.totp_enable(
-        principal=current_principal(), otp=body.otp, address=client_address()
+    codes = get_state().kit.mfa.enable(
+        user=current_principal().user, otp=body.otp, address=client_address()
     )
     return _no_store(jsonify({"recovery_codes": codes}))
 
@@ -41,8 +39,8 @@ def enable() -> Response:
 @enrolment_allowed
 def disable() -> tuple[str, int]:
     body = parse_body(request, SecondFactorBody)
-    get_state().service.totp_disable(
-        principal=current_principal(),
+    get_state().kit.mfa.disable(
+        user=current_principal().user,
         otp=body.otp,
         recovery_code=body.recovery_code,
         address=client_address(),

@@ -8,15 +8,18 @@ returns the last N events for the admin view (``read_recent_events`` continues i
 the archives when the current file is short).
 """
 
-from authkit.audit.handler import JsonLineFormatter, RotatingJsonlHandler
-from authkit.audit.logger import AuditEvent, AuditLogger, FieldValue, Listener, is_sensitive_name
-from authkit.audit.pseudonym import Pseudonymizer
-from authkit.audit.reader import parse_line, read_events, read_recent_events, tail_lines
-from authkit.audit.rotation import RotatingFileWriter, RotationPolicy, list_archives
+from authkit.audit._handler import JsonLineFormatter, RotatingJsonlHandler
+from authkit.audit._logger import AuditEvent, AuditLogger, FieldValue, Listener, is_sensitive_name
+from authkit.audit._pseudonym import Pseudonymizer
+from authkit.audit._reader import parse_line, read_events, read_recent_events, tail_lines
+from authkit.audit._rotation import RotatingFileWriter, RotationPolicy, list_archives
+from authkit.audit._sink import AuditSink, AuditValue
 
 __all__ = [
     "AuditEvent",
     "AuditLogger",
+    "AuditSink",
+    "AuditValue",
     "FieldValue",
     "JsonLineFormatter",
     "Listener",

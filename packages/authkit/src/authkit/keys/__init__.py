@@ -1,15 +1,23 @@
-"""Signing keys: the key ring, its file, and rotation."""
+"""Signing keys: the key ring, its file, and the ``KeyManager`` that rotates and retires."""
 
-from authkit.keys.file_store import KeyRingFile
-from authkit.keys.keyring import DEFAULT_ALGORITHM, KeyRing
-from authkit.keys.signing_key import ALGORITHMS, Algorithm, KeyStatus, SigningKey
+from authkit.keys._file import KeyRingFile
+from authkit.keys._manager import RETIRE_EVENT, ROTATE_EVENT, KeyManager
+from authkit.keys._ring import DEFAULT_ALGORITHM, KeyRing
+from authkit.keys._signing_key import ALGORITHMS, Algorithm, KeyStatus, SigningKey
+from authkit.keys._source import FileKeyRingSource, KeyRingSource, StaticKeyRingSource
 
 __all__ = [
     "ALGORITHMS",
     "DEFAULT_ALGORITHM",
+    "RETIRE_EVENT",
+    "ROTATE_EVENT",
     "Algorithm",
+    "FileKeyRingSource",
+    "KeyManager",
     "KeyRing",
     "KeyRingFile",
+    "KeyRingSource",
     "KeyStatus",
     "SigningKey",
+    "StaticKeyRingSource",
 ]

@@ -7,8 +7,8 @@ bring every process's events into each process's hub. No web framework here:
 the adapter owns the WebSocket.
 """
 
-from authkit.live.follower import DEFAULT_POLL_INTERVAL, FileEventSource, JsonlFollower
-from authkit.live.hub import (
+from authkit.live._follower import DEFAULT_POLL_INTERVAL, FileEventSource, JsonlFollower
+from authkit.live._hub import (
     DEFAULT_QUEUE_SIZE,
     OVERFLOW,
     SHUTDOWN,
@@ -17,8 +17,8 @@ from authkit.live.hub import (
     Subscription,
     SubscriptionClosed,
 )
-from authkit.live.redis_bridge import DEFAULT_CHANNEL, RedisEventSource, RedisPublisher
-from authkit.live.source import BackgroundLoop, Deliver, Event, EventSource
+from authkit.live._redis import DEFAULT_CHANNEL, RedisEventSource, RedisPublisher
+from authkit.live._source import BackgroundLoop, Deliver, Event, EventSource
 
 __all__ = [
     "DEFAULT_CHANNEL",

@@ -1,20 +1,30 @@
-"""TOTP multi-factor authentication: enrolment, verification, recovery codes."""
+"""TOTP multi-factor authentication: enrolment, verification, recovery codes.
 
-from authkit.mfa.recovery import (
+``MfaService`` checks codes; ``MfaEnrolment`` is the throttled, audited
+setup / enable / disable flow an adapter calls; ``MfaStore`` is the contract
+the backends in ``authkit.storage`` implement.
+"""
+
+from authkit.mfa._enrolment import CodeThrottle, MfaEnrolment
+from authkit.mfa._recovery import (
     RECOVERY_CODE_COUNT,
     hash_recovery_code,
     new_recovery_codes,
     normalise_recovery_code,
 )
-from authkit.mfa.secret_box import SecretBox
-from authkit.mfa.service import MfaService, TotpEnrolment
-from authkit.mfa.totp import DIGITS, PERIOD, Totp, TotpConfig
+from authkit.mfa._secret_box import SecretBox
+from authkit.mfa._service import MfaService, TotpEnrolment
+from authkit.mfa._store import MfaStore
+from authkit.mfa._totp import DIGITS, PERIOD, Totp, TotpConfig
 
 __all__ = [
     "DIGITS",
     "PERIOD",
     "RECOVERY_CODE_COUNT",
+    "CodeThrottle",
+    "MfaEnrolment",
     "MfaService",
+    "MfaStore",
     "SecretBox",
     "Totp",
     "TotpConfig",

@@ -1,9 +1,10 @@
 """Password hashing (argon2id), the password policy and compromised-password checkers."""
 
-from authkit.passwords.breached import DEFAULT_HIBP_URL, HibpRangeChecker, NotBreached
-from authkit.passwords.common import CommonPasswordList, is_common_password, load_common_passwords
-from authkit.passwords.hashing import Argon2Parameters, PasswordHasher
-from authkit.passwords.policy import (
+from authkit.passwords._breached import DEFAULT_HIBP_URL, HibpRangeChecker, NotBreached
+from authkit.passwords._common import CommonPasswordList, is_common_password, load_common_passwords
+from authkit.passwords._hashing import Argon2Parameters, PasswordHasher
+from authkit.passwords._policy import (
+    PASSWORD_POLICY_PRESETS,
     CharacterClass,
     MaxLength,
     MinDistinctCharacters,
@@ -13,6 +14,7 @@ from authkit.passwords.policy import (
     PasswordChecker,
     PasswordContext,
     PasswordPolicy,
+    PasswordPolicyPreset,
     PasswordRule,
     RequireCharacterClasses,
     Violation,
@@ -21,6 +23,7 @@ from authkit.passwords.policy import (
 
 __all__ = [
     "DEFAULT_HIBP_URL",
+    "PASSWORD_POLICY_PRESETS",
     "Argon2Parameters",
     "CharacterClass",
     "CommonPasswordList",
@@ -35,6 +38,7 @@ __all__ = [
     "PasswordContext",
     "PasswordHasher",
     "PasswordPolicy",
+    "PasswordPolicyPreset",
     "PasswordRule",
     "RequireCharacterClasses",
     "Violation",

@@ -1,39 +1,40 @@
-"""Stores (protocols, in-memory and SQLAlchemy implementations) and table definitions."""
+"""Store backends chosen by URL: in memory (``memory://``) or SQLAlchemy (SQLite, PostgreSQL).
 
-from authkit.storage.engine import create_engine
-from authkit.storage.memory import MemoryRefreshTokenStore, MemoryUserStore
-from authkit.storage.mfa_memory import MemoryMfaStore
-from authkit.storage.mfa_sql import SqlMfaStore
-from authkit.storage.protocols import (
-    MfaStore,
-    RefreshTokenStore,
-    RotationOutcome,
-    RotationResult,
-    SuccessorFactory,
-    UserStore,
-)
-from authkit.storage.schema import create_schema
-from authkit.storage.sql import SqlRefreshTokenStore, SqlUserStore
-from authkit.storage.tables import metadata, recovery_codes, refresh_tokens, user_roles, users
+``open_stores(url)`` returns the three stores of one backend; the table
+definitions are here so any app can include them in its own migrations. The
+store contracts live with their capability (``authkit.users.UserStore``,
+``authkit.tokens.RefreshTokenStore``, ``authkit.mfa.MfaStore``).
+"""
+
+from authkit.storage import memory, sql
+from authkit.storage._url import MEMORY_URL, Stores, open_stores
+from authkit.storage.memory._mfa import MemoryMfaStore
+from authkit.storage.memory._tokens import MemoryRefreshTokenStore
+from authkit.storage.memory._users import MemoryUserStore
+from authkit.storage.sql._engine import create_engine
+from authkit.storage.sql._mfa import SqlMfaStore
+from authkit.storage.sql._schema import create_schema
+from authkit.storage.sql._tables import metadata, recovery_codes, refresh_tokens, user_roles, users
+from authkit.storage.sql._tokens import SqlRefreshTokenStore
+from authkit.storage.sql._users import SqlUserStore
 
 __all__ = [
+    "MEMORY_URL",
     "MemoryMfaStore",
     "MemoryRefreshTokenStore",
     "MemoryUserStore",
-    "MfaStore",
-    "RefreshTokenStore",
-    "RotationOutcome",
-    "RotationResult",
     "SqlMfaStore",
     "SqlRefreshTokenStore",
     "SqlUserStore",
-    "SuccessorFactory",
-    "UserStore",
+    "Stores",
     "create_engine",
     "create_schema",
+    "memory",
     "metadata",
+    "open_stores",
     "recovery_codes",
     "refresh_tokens",
+    "sql",
     "user_roles",
     "users",
 ]

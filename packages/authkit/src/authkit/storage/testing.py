@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from authkit.storage.engine import create_engine
+from authkit.storage.sql._engine import create_engine
 
 
 def psycopg_url(url: str) -> str:

@@ -1,0 +1,412 @@
+"""The sign-in flows, composed from the core's parts.
+
+``AuthService`` is what an adapter calls: it takes plain values (identifier,
+password, client address) and returns records or raises ``AuthkitError``s. Every
+decision lives here or below, so another web framework's adapter gets the same
+behaviour for free.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import NoReturn, Protocol
+
+from authkit.audit._sink import AuditSink
+from authkit.clock import Clock, SystemClock
+from authkit.errors import (
+    AccountDisabled,
+    ConfigurationError,
+    InvalidCredentials,
+    InvalidOtp,
+    InvalidToken,
+    MfaEnrolmentRequired,
+    MfaRequired,
+    RegistrationClosed,
+    TokenReused,
+    TooManyAttempts,
+)
+from authkit.mfa._service import MfaService
+from authkit.passwords._hashing import PasswordHasher
+from authkit.roles import DEFAULT_ROLES
+from authkit.tokens._access import AccessClaims, AccessTokens
+from authkit.tokens._refresh import IssuedRefreshToken, RefreshTokens
+from authkit.users._identity import validate_identity
+from authkit.users._model import NewUser, User, canonical
+from authkit.users._store import UserStore
+
+SECOND_FACTORS = frozenset({"otp", "mfa"})
+"""``amr`` values (RFC 8176) that show a session began with a second factor."""
+
+MFA_ENROLMENT_SCOPE = "mfa_enrolment"
+"""Scope of the tokens given to accounts that must enrol a second factor first."""
+
+
+class PasswordPolicyLike(Protocol):
+    def enforce(
+        self, password: str, *, username: str | None = None, email: str | None = None
+    ) -> None: ...
+
+
+class ThrottleLike(Protocol):
+    def check_login(self, address: str, username: str) -> None: ...
+
+    def acquire_login(self, address: str, username: str) -> None: ...
+
+    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None: ...
+
+    def record_success(self, address: str, username: str) -> None: ...
+
+    def register_attempt(self, address: str) -> None: ...
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenPair:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    user: User
+
+
+@dataclass(frozen=True, kw_only=True)
+class Principal:
+    """The authenticated caller of a request: the fresh user record and its token."""
+
+    user: User
+    claims: AccessClaims
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        users: UserStore,
+        hasher: PasswordHasher,
+        policy: PasswordPolicyLike,
+        throttle: ThrottleLike,
+        access_tokens: AccessTokens,
+        refresh_tokens: RefreshTokens,
+        audit: AuditSink,
+        clock: Clock | None = None,
+        registration_open: bool = True,
+        mfa: MfaService | None = None,
+        mfa_required_roles: frozenset[str] = frozenset(),
+    ) -> None:
+        self.users = users
+        self.hasher = hasher
+        self.policy = policy
+        self.throttle = throttle
+        self.access_tokens = access_tokens
+        self.refresh_tokens = refresh_tokens
+        self.audit = audit
+        self.clock = clock or SystemClock()
+        self.registration_open = registration_open
+        self.mfa = mfa
+        self.mfa_required_roles = mfa_required_roles
+        if mfa_required_roles and mfa is None:
+            raise ConfigurationError("mfa_required_roles needs an MfaService.")
+
+    # -- accounts ---------------------------------------------------------------
+
+    def register(
+        self,
+        *,
+        username: str,
+        email: str,
+        password: str,
+        address: str,
+        roles: tuple[str, ...] = DEFAULT_ROLES,
+    ) -> User:
+        if not self.registration_open:
+            raise RegistrationClosed()
+        try:
+            self.throttle.register_attempt(address)
+        except TooManyAttempts:
+            self.audit.log("register.throttled", outcome="denied", client_address=address)
+            raise
+        user = self.create_user(username=username, email=email, password=password, roles=roles)
+        self.audit.log("register", outcome="success", actor=user.id, client_address=address)
+        return user
+
+    def create_user(
+        self,
+        *,
+        username: str,
+        email: str,
+        password: str,
+        roles: tuple[str, ...] = DEFAULT_ROLES,
+        is_active: bool = True,
+    ) -> User:
+        """Validate and store a user (registration, seeding, admin tooling)."""
+        username, email = username.strip(), email.strip()
+        validate_identity(username, email)
+        self.policy.enforce(password, username=username, email=email)
+        return self.users.create(
+            NewUser(
+                id=str(uuid.uuid4()),
+                username=username,
+                email=email,
+                password_hash=self.hasher.hash(password),
+                roles=tuple(sorted(set(roles))),
+                is_active=is_active,
+                created_at=self.clock.now(),
+            )
+        )
+
+    # -- sign-in ----------------------------------------------------------------
+
+    def login(
+        self,
+        *,
+        identifier: str,
+        password: str,
+        address: str,
+        otp: str | None = None,
+        recovery_code: str | None = None,
+    ) -> TokenPair:
+        """Authenticate and start a new session (refresh-token family).
+
+        Order matters: the throttle is checked before any argon2 work, unknown
+        users still cost one verification, and "disabled" is only revealed after
+        a correct password, so neither messages nor timing enumerate accounts.
+        """
+        user = self.users.find_by_login(identifier)
+        account_key = canonical(user.username) if user else canonical(identifier)
+        try:
+            self.throttle.acquire_login(address, account_key)
+        except TooManyAttempts:
+            self.audit.log(
+                "login.throttled",
+                outcome="denied",
+                actor=user.id if user else account_key,
+                client_address=address,
+            )
+            raise
+        if user is None:
+            self.hasher.dummy_verify(password)
+            self._login_failed(address, account_key, actor=account_key, reason="unknown_user")
+        if not self.hasher.verify(user.password_hash, password):
+            self._login_failed(address, account_key, actor=user.id, reason="bad_password")
+        if not user.is_active:
+            self.audit.log(
+                "login",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="account_disabled",
+            )
+            raise AccountDisabled()
+        amr: tuple[str, ...] = ("pwd",)
+        if user.mfa_enabled:
+            amr = ("pwd", self._second_factor(user, otp, recovery_code, address, account_key))
+        new_hash = (
+            self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
+        )
+        self.users.record_login(user.id, at=self.clock.now(), new_hash=new_hash)
+        self.throttle.record_success(address, account_key)
+        pair = self._start_session(user, amr)
+        self.audit.log(
+            "login",
+            outcome="success",
+            actor=user.id,
+            client_address=address,
+            kdf_upgraded=new_hash is not None,
+        )
+        return pair
+
+    def _login_failed(self, address: str, account_key: str, *, actor: str, reason: str) -> NoReturn:
+        self.throttle.record_failure(address, account_key, acquired=True)
+        self.audit.log(
+            "login", outcome="failure", actor=actor, client_address=address, reason=reason
+        )
+        raise InvalidCredentials()
+
+    def _second_factor(
+        self,
+        user: User,
+        otp: str | None,
+        recovery_code: str | None,
+        address: str,
+        account_key: str,
+    ) -> str:
+        """Check the second factor after a correct password; wrong codes count as failures.
+
+        Returns the RFC 8176 ``amr`` value for the factor used.
+        """
+        if self.mfa is None:
+            raise ConfigurationError("An account has MFA enabled but no MfaService is set.")
+        try:
+            method = self.mfa.verify(user, otp=otp, recovery_code=recovery_code)
+        except MfaRequired:
+            self.audit.log(
+                "login",
+                outcome="pending",
+                actor=user.id,
+                client_address=address,
+                reason="mfa_required",
+            )
+            raise
+        except InvalidOtp:
+            self.throttle.record_failure(address, account_key, acquired=True)
+            self.audit.log(
+                "mfa.verify",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="invalid_otp",
+            )
+            raise
+        if method == "recovery_code":
+            self.audit.log(
+                "mfa.recovery_used",
+                outcome="success",
+                actor=user.id,
+                client_address=address,
+                remaining=self.mfa.store.remaining_recovery_codes(user.id),
+            )
+            return "mfa"  # RFC 8176 has no value for recovery codes; "mfa" is the closest
+        return "otp"
+
+    def needs_mfa_enrolment(self, user: User) -> bool:
+        return not user.mfa_enabled and bool(self.mfa_required_roles & set(user.roles))
+
+    def _start_session(self, user: User, amr: tuple[str, ...] = ("pwd",)) -> TokenPair:
+        refresh = self.refresh_tokens.start_family(user.id, user.roles, amr=amr)
+        return self._pair(user, refresh, amr)
+
+    def _pair(
+        self, user: User, refresh: IssuedRefreshToken, amr: tuple[str, ...] = ()
+    ) -> TokenPair:
+        access = self.access_tokens.issue(
+            subject=user.id,
+            roles=user.roles,
+            session_id=refresh.record.family_id,
+            scope=MFA_ENROLMENT_SCOPE if self.needs_mfa_enrolment(user) else None,
+            amr=amr,
+        )
+        return TokenPair(
+            access_token=access.token,
+            expires_in=access.expires_in,
+            refresh_token=refresh.token,
+            refresh_expires_in=refresh.expires_in(self.clock.now()),
+            user=user,
+        )
+
+    # -- sessions ---------------------------------------------------------------
+
+    def refresh(self, *, refresh_token: str, address: str) -> TokenPair:
+        def roles_of(user_id: str) -> tuple[str, ...] | None:
+            found = self.users.get(user_id)
+            return found.roles if found is not None and found.is_active else None
+
+        try:
+            issued = self.refresh_tokens.rotate(refresh_token, roles_of)
+        except TokenReused:
+            record = self.refresh_tokens.find(refresh_token)
+            self.audit.log(
+                "token.reuse_detected",
+                outcome="denied",
+                actor=record.user_id if record else None,
+                client_address=address,
+                family=record.family_id if record else None,
+            )
+            raise
+        except InvalidToken:
+            self.audit.log(
+                "token.refresh", outcome="failure", client_address=address, reason="invalid"
+            )
+            raise
+        user = self.users.get(issued.record.user_id)
+        if user is None:  # deleted between the rotation and now
+            raise InvalidToken()
+        if user.mfa_enabled and not SECOND_FACTORS & set(issued.record.amr):
+            # A session that began with the password alone must not outlive the
+            # account gaining a second factor: sign in again, with a code.
+            self.refresh_tokens.revoke_family_of_record(issued.record)
+            self.audit.log(
+                "token.refresh",
+                outcome="denied",
+                actor=user.id,
+                client_address=address,
+                reason="mfa_session_required",
+            )
+            raise InvalidToken()
+        self.audit.log("token.refresh", outcome="success", actor=user.id, client_address=address)
+        return self._pair(user, issued, issued.record.amr)
+
+    def logout(self, *, refresh_token: str, address: str) -> None:
+        record = self.refresh_tokens.revoke_family_of(refresh_token)
+        self.audit.log("logout", outcome="success", actor=record.user_id, client_address=address)
+
+    def logout_all(self, *, user: User, address: str) -> None:
+        revoked = self.refresh_tokens.revoke_user(user.id)
+        self.audit.log(
+            "logout.all", outcome="success", actor=user.id, client_address=address, revoked=revoked
+        )
+
+    def authenticate_access_token(
+        self, token: str, *, allow_mfa_enrolment: bool = False
+    ) -> Principal:
+        """Verify a bearer token and load its user; inactive or deleted users are refused.
+
+        Tokens of accounts that must still enrol a second factor only pass where
+        ``allow_mfa_enrolment`` is set (the enrolment endpoints).
+        """
+        claims = self.access_tokens.verify(token)
+        user = self.users.get(claims.subject)
+        if user is None or not user.is_active:
+            raise InvalidToken()
+        if claims.session_id is not None and not self.refresh_tokens.session_is_live(
+            claims.session_id
+        ):
+            # Logged out, revoked by a password change or logout-all, or killed by
+            # refresh-token reuse: the session's access tokens end with it.
+            raise InvalidToken()
+        if not allow_mfa_enrolment and (
+            claims.scope == MFA_ENROLMENT_SCOPE or self.needs_mfa_enrolment(user)
+        ):
+            raise MfaEnrolmentRequired()
+        return Principal(user=user, claims=claims)
+
+    def change_password(
+        self, *, principal: Principal, current_password: str, new_password: str, address: str
+    ) -> None:
+        """Change a password; every other session of the user is revoked."""
+        user = principal.user
+        key = canonical(user.username)
+        # The current password is a guess like any sign-in: same budgets, same order.
+        self.throttle.acquire_login(address, key)
+        if not self.hasher.verify(user.password_hash, current_password):
+            self.throttle.record_failure(address, key, acquired=True)
+            self.audit.log(
+                "password.change",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="bad_password",
+            )
+            raise InvalidCredentials("The current password is incorrect.")
+        self.throttle.record_success(address, key)
+        self.policy.enforce(new_password, username=user.username, email=user.email)
+        self.users.set_password(user.id, self.hasher.hash(new_password), at=self.clock.now())
+        revoked = self.refresh_tokens.revoke_user(
+            user.id, except_family=principal.claims.session_id
+        )
+        self.audit.log(
+            "password.change",
+            outcome="success",
+            actor=user.id,
+            client_address=address,
+            revoked=revoked,
+        )
+
+
+__all__ = [
+    "MFA_ENROLMENT_SCOPE",
+    "AuthService",
+    "PasswordPolicyLike",
+    "Principal",
+    "ThrottleLike",
+    "TokenPair",
+]

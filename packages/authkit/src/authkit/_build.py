@@ -1,0 +1,182 @@
+"""``build``: the one call that turns an ``AuthkitConfig`` into working services.
+
+An app names its config, where its data lives (store URL), where rate limits are
+counted (a ``limits`` URI), where the keys are (``memory://`` or a JWK Set file)
+and where audit events go, and gets back the four services an adapter needs:
+``auth``, ``admin``, ``mfa`` and ``keys``. Everything else is wired here once, so
+no app or test writes the same glue (structlog's ``configure``, httpx's client).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+
+from authkit._auth import AuthService
+from authkit._config import AuthkitConfig
+from authkit.audit._logger import AuditLogger
+from authkit.audit._pseudonym import Pseudonymizer
+from authkit.audit._sink import AuditSink
+from authkit.clock import Clock, SystemClock
+from authkit.keys._file import KeyRingFile
+from authkit.keys._manager import KeyManager
+from authkit.mfa._enrolment import MfaEnrolment
+from authkit.mfa._secret_box import SecretBox
+from authkit.mfa._service import MfaService
+from authkit.mfa._totp import Totp, TotpConfig
+from authkit.passwords._hashing import PasswordHasher
+from authkit.storage._url import MEMORY_URL, Stores, open_stores
+from authkit.throttle import LoginThrottle
+from authkit.tokens._access import AccessTokens
+from authkit.tokens._refresh import RefreshTokens
+from authkit.users._admin import AdminService
+
+
+@dataclass(kw_only=True)
+class Authkit:
+    """What :func:`build` returns: the services, and what they were built from.
+
+    ``auth`` signs in and out; ``admin`` manages accounts; ``mfa`` enrols and
+    disables TOTP; ``keys`` serves, rotates and retires the signing keys. Close it
+    (or use it as a context manager) to release the database and the audit file.
+    """
+
+    config: AuthkitConfig
+    auth: AuthService
+    admin: AdminService
+    mfa: MfaEnrolment
+    keys: KeyManager
+    stores: Stores
+    throttle: LoginThrottle
+    audit: AuditSink
+    clock: Clock
+
+    def close(self) -> None:
+        close_audit = getattr(self.audit, "close", None)
+        if callable(close_audit):
+            close_audit()
+        self.throttle.close()
+        self.stores.close()
+
+    def __enter__(self) -> Authkit:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def build(
+    config: AuthkitConfig,
+    *,
+    audit: AuditSink | str | Path,
+    stores: Stores | str = MEMORY_URL,
+    rate_limits: LoginThrottle | str = MEMORY_URL,
+    keys: KeyManager | str | Path = MEMORY_URL,
+    clock: Clock | None = None,
+    trace_id_provider: Callable[[], str | None] | None = None,
+) -> Authkit:
+    """Build the core from ``config``.
+
+    ``audit``: a path for the JSONL audit log (pseudonymised with the config's
+    key), or any ``AuditSink``. ``stores``: ``memory://`` or a SQLAlchemy URL (see
+    :func:`authkit.storage.open_stores`; tables are not created: migrate, or call
+    ``open_stores(url, create_tables=True)`` and pass the result). ``rate_limits``:
+    a ``limits`` storage URI (``memory://`` for one process, ``redis://`` when
+    several share the counters). ``keys``: ``memory://`` or the path of a JWK Set
+    file, created on first use. ``trace_id_provider`` stamps audit events with
+    the current request's trace id.
+    """
+    clock = clock or SystemClock()
+    token_config = config.access_tokens
+    sink = _audit_sink(config, audit, clock, trace_id_provider)
+    store_set = stores if isinstance(stores, Stores) else open_stores(stores)
+    throttle = (
+        rate_limits
+        if isinstance(rate_limits, LoginThrottle)
+        else LoginThrottle(rate_limits, config.throttle)
+    )
+    window = timedelta(seconds=token_config.ttl_seconds + token_config.clock_skew_seconds)
+    key_manager = _key_manager(keys, window=window, audit=sink, clock=clock)
+    mfa = MfaService(
+        store=store_set.mfa,
+        box=SecretBox(config.mfa_keys()),
+        totp=Totp(
+            TotpConfig(
+                issuer=config.mfa.issuer or config.service_name,
+                skew_steps=config.mfa.skew_steps,
+            ),
+            clock=clock,
+        ),
+        clock=clock,
+    )
+    refresh_tokens = RefreshTokens(store_set.refresh_tokens, config.refresh, clock=clock)
+    auth = AuthService(
+        users=store_set.users,
+        hasher=PasswordHasher(config.argon2),
+        policy=config.policy(),
+        throttle=throttle,
+        access_tokens=AccessTokens(key_manager, token_config, clock=clock),
+        refresh_tokens=refresh_tokens,
+        audit=sink,
+        clock=clock,
+        registration_open=config.registration_open,
+        mfa=mfa,
+        mfa_required_roles=config.mfa.required_roles,
+    )
+    return Authkit(
+        config=config,
+        auth=auth,
+        admin=AdminService(users=store_set.users, refresh_tokens=refresh_tokens, audit=sink),
+        mfa=MfaEnrolment(mfa=mfa, throttle=throttle, audit=sink),
+        keys=key_manager,
+        stores=store_set,
+        throttle=throttle,
+        audit=sink,
+        clock=clock,
+    )
+
+
+def _audit_sink(
+    config: AuthkitConfig,
+    audit: AuditSink | str | Path,
+    clock: Clock,
+    trace_id_provider: Callable[[], str | None] | None,
+) -> AuditSink:
+    if not isinstance(audit, str | Path):
+        return audit
+    path = Path(audit)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return AuditLogger(
+        path,
+        pseudonymizer=Pseudonymizer(config.pseudonym_key()),
+        rotation=config.audit.rotation,
+        clock=clock,
+        trace_id_provider=trace_id_provider or _no_trace_id,
+    )
+
+
+def _no_trace_id() -> str | None:
+    return None
+
+
+def _key_manager(
+    keys: KeyManager | str | Path, *, window: timedelta, audit: AuditSink, clock: Clock
+) -> KeyManager:
+    if isinstance(keys, KeyManager):
+        return keys
+    if isinstance(keys, str) and keys == MEMORY_URL:
+        return KeyManager.in_memory(window=window, audit=audit, clock=clock)
+    return KeyManager.from_file(
+        KeyRingFile(Path(keys), clock=clock), window=window, audit=audit, clock=clock
+    )
+
+
+__all__ = ["Authkit", "build"]

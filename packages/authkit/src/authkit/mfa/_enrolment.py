@@ -1,0 +1,82 @@
+"""``MfaEnrolment``: the TOTP setup / enable / disable flows an adapter calls.
+
+Composed from an ``MfaService``, the throttle and the audit sink, and given to the
+app beside ``AuthService`` (not mixed into it). Every code check here is
+throttled exactly like a sign-in: the attempt is admitted (and counted) before
+the code is checked, a wrong code counts as a failure, and a right one clears the
+budget. Setup needs the caller's user record only; re-authentication before it
+(ASVS V6: changing an authentication factor) is the caller's to demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Protocol
+
+from authkit.audit._sink import AuditSink
+from authkit.errors import InvalidOtp, MfaRequired
+from authkit.mfa._service import MfaService, TotpEnrolment
+from authkit.users._model import User, canonical
+
+
+class CodeThrottle(Protocol):
+    """The part of ``LoginThrottle`` a code check needs."""
+
+    def acquire_login(self, address: str, username: str) -> None: ...
+
+    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None: ...
+
+    def record_success(self, address: str, username: str) -> None: ...
+
+
+class MfaEnrolment:
+    def __init__(self, *, mfa: MfaService, throttle: CodeThrottle, audit: AuditSink) -> None:
+        self.service = mfa
+        self._throttle = throttle
+        self._audit = audit
+
+    @contextmanager
+    def _code_attempt(self, user: User, address: str, event: str) -> Iterator[None]:
+        """Throttle one code check; any refused code becomes ``InvalidOtp``."""
+        key = canonical(user.username)
+        self._throttle.acquire_login(address, key)
+        try:
+            yield
+        except (InvalidOtp, MfaRequired):
+            self._throttle.record_failure(address, key, acquired=True)
+            self._audit.log(
+                event,
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="invalid_otp",
+            )
+            raise InvalidOtp() from None
+        self._throttle.record_success(address, key)
+
+    def setup(self, *, user: User, address: str) -> TotpEnrolment:
+        """Start enrolment with a fresh secret (``Conflict`` while MFA is enabled)."""
+        enrolment = self.service.setup(user)
+        self._audit.log("mfa.setup", outcome="success", actor=user.id, client_address=address)
+        return enrolment
+
+    def enable(self, *, user: User, otp: str, address: str) -> list[str]:
+        """Confirm enrolment with a valid code; returns the 10 recovery codes."""
+        with self._code_attempt(user, address, "mfa.enable"):
+            codes = self.service.enable(user, otp)
+        self._audit.log("mfa.enable", outcome="success", actor=user.id, client_address=address)
+        return codes
+
+    def disable(
+        self, *, user: User, otp: str | None, recovery_code: str | None, address: str
+    ) -> None:
+        """Switch TOTP off; needs a valid code or recovery code, not only a token."""
+        with self._code_attempt(user, address, "mfa.disable"):
+            method = self.service.disable(user, otp=otp, recovery_code=recovery_code)
+        self._audit.log(
+            "mfa.disable", outcome="success", actor=user.id, client_address=address, method=method
+        )
+
+
+__all__ = ["CodeThrottle", "MfaEnrolment"]

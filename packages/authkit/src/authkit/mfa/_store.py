@@ -1,0 +1,43 @@
+"""The contract of an MFA store; memory and SQL implementations live in ``authkit.storage``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+
+class MfaStore(Protocol):
+    """TOTP secrets (encrypted), the last accepted time step, and recovery codes."""
+
+    def get_secret(self, user_id: str) -> str | None:
+        """The encrypted secret (pending or enabled), or None."""
+        ...
+
+    def set_pending_secret(self, user_id: str, encrypted_secret: str) -> bool:
+        """Store a new secret while MFA is not enabled; False if it is enabled."""
+        ...
+
+    def enable(self, user_id: str, code_hashes: list[str], *, now: datetime) -> bool:
+        """Switch MFA on with fresh recovery codes; False if already enabled."""
+        ...
+
+    def disable(self, user_id: str) -> None:
+        """Switch MFA off and forget the secret, the last step and the codes."""
+        ...
+
+    def claim_step(self, user_id: str, step: int) -> bool:
+        """Record ``step`` as used, atomically; False if it or a later step was used.
+
+        One conditional update, so two workers receiving the same code at once
+        cannot both accept it (RFC 6238 §5.2: a code is accepted once).
+        """
+        ...
+
+    def use_recovery_code(self, user_id: str, code_hash: str, *, now: datetime) -> bool:
+        """Mark an unused code used, atomically; False if unknown or already used."""
+        ...
+
+    def remaining_recovery_codes(self, user_id: str) -> int: ...
+
+
+__all__ = ["MfaStore"]

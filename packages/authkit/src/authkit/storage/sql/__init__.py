@@ -1,0 +1,21 @@
+"""SQLAlchemy 2 stores and authkit's table definitions (SQLite embedded, PostgreSQL scaled out)."""
+
+from authkit.storage.sql._engine import create_engine
+from authkit.storage.sql._mfa import SqlMfaStore
+from authkit.storage.sql._schema import create_schema
+from authkit.storage.sql._tables import metadata, recovery_codes, refresh_tokens, user_roles, users
+from authkit.storage.sql._tokens import SqlRefreshTokenStore
+from authkit.storage.sql._users import SqlUserStore
+
+__all__ = [
+    "SqlMfaStore",
+    "SqlRefreshTokenStore",
+    "SqlUserStore",
+    "create_engine",
+    "create_schema",
+    "metadata",
+    "recovery_codes",
+    "refresh_tokens",
+    "user_roles",
+    "users",
+]

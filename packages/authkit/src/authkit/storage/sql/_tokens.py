@@ -1,0 +1,170 @@
+"""The SQLAlchemy refresh-token store: rotation is one conditional UPDATE (RFC 9700 §4.14.2)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+
+from authkit.clock import utc
+from authkit.storage.sql._engine import read_only
+from authkit.storage.sql._tables import refresh_tokens
+from authkit.tokens._records import RefreshTokenRecord
+from authkit.tokens._store import RotationOutcome, RotationResult, SuccessorFactory
+
+
+class SqlRefreshTokenStore:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def add(self, record: RefreshTokenRecord) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(insert(refresh_tokens).values(**_token_row(record)))
+
+    def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
+        with read_only(self._engine) as conn:
+            return _fetch_token(conn, token_hash)
+
+    def rotate(
+        self, token_hash: str, *, now: datetime, successor: SuccessorFactory
+    ) -> RotationResult:
+        t = refresh_tokens.c
+        with self._engine.begin() as conn:
+            consumed = conn.execute(
+                update(refresh_tokens)
+                .where(
+                    and_(
+                        t.token_hash == token_hash,
+                        t.used_at.is_(None),
+                        t.revoked_at.is_(None),
+                        t.expires_at > now,
+                        t.family_expires_at > now,
+                    )
+                )
+                .values(used_at=now)
+            )
+            record = _fetch_token(conn, token_hash)
+            if record is None:
+                return RotationResult(outcome=RotationOutcome.INVALID)
+            if consumed.rowcount == 1:
+                new = successor(record)
+                conn.execute(insert(refresh_tokens).values(**_token_row(new)))
+                conn.execute(
+                    update(refresh_tokens).where(t.jti == record.jti).values(replaced_by=new.jti)
+                )
+                return RotationResult(
+                    outcome=RotationOutcome.ROTATED, consumed=record, successor=new
+                )
+            if record.used_at is not None:
+                conn.execute(
+                    update(refresh_tokens)
+                    .where(and_(t.family_id == record.family_id, t.revoked_at.is_(None)))
+                    .values(revoked_at=now)
+                )
+                return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
+            return RotationResult(outcome=RotationOutcome.INVALID, consumed=record)
+
+    def revoke_family(self, family_id: str, *, now: datetime) -> int:
+        t = refresh_tokens.c
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(refresh_tokens)
+                .where(and_(t.family_id == family_id, t.revoked_at.is_(None)))
+                .values(revoked_at=now)
+            )
+            return int(result.rowcount)
+
+    def family_is_live(self, family_id: str, *, now: datetime) -> bool:
+        t = refresh_tokens.c
+        with read_only(self._engine) as conn:
+            row = conn.execute(
+                select(t.jti)
+                .where(
+                    and_(
+                        t.family_id == family_id,
+                        t.revoked_at.is_(None),
+                        t.family_expires_at > now,
+                    )
+                )
+                .limit(1)
+            ).first()
+            return row is not None
+
+    def revoke_user(self, user_id: str, *, now: datetime, except_family: str | None = None) -> int:
+        t = refresh_tokens.c
+        condition = and_(t.user_id == user_id, t.revoked_at.is_(None))
+        if except_family is not None:
+            condition = and_(condition, t.family_id != except_family)
+        with self._engine.begin() as conn:
+            result = conn.execute(update(refresh_tokens).where(condition).values(revoked_at=now))
+            return int(result.rowcount)
+
+    def revoke_users(self, user_ids: Collection[str], *, now: datetime) -> int:
+        t = refresh_tokens.c
+        if not user_ids:
+            return 0
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(refresh_tokens)
+                .where(and_(t.user_id.in_(list(user_ids)), t.revoked_at.is_(None)))
+                .values(revoked_at=now)
+            )
+            return int(result.rowcount)
+
+    def purge(self, *, now: datetime) -> int:
+        t = refresh_tokens.c
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                delete(refresh_tokens).where(
+                    or_(t.expires_at <= now, t.family_expires_at <= now, t.revoked_at.is_not(None))
+                )
+            )
+            return int(result.rowcount)
+
+
+def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:
+    return {
+        "jti": record.jti,
+        "token_hash": record.token_hash,
+        "family_id": record.family_id,
+        "user_id": record.user_id,
+        "issued_at": record.issued_at,
+        "expires_at": record.expires_at,
+        "family_expires_at": record.family_expires_at,
+        "used_at": record.used_at,
+        "revoked_at": record.revoked_at,
+        "replaced_by": record.replaced_by,
+        "amr": " ".join(record.amr) or None,
+    }
+
+
+def _fetch_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
+    row = (
+        conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        return None
+
+    def opt(value: datetime | None) -> datetime | None:
+        return utc(value) if value is not None else None
+
+    return RefreshTokenRecord(
+        jti=row["jti"],
+        token_hash=row["token_hash"],
+        family_id=row["family_id"],
+        user_id=row["user_id"],
+        issued_at=utc(row["issued_at"]),
+        expires_at=utc(row["expires_at"]),
+        family_expires_at=utc(row["family_expires_at"]),
+        used_at=opt(row["used_at"]),
+        revoked_at=opt(row["revoked_at"]),
+        replaced_by=row["replaced_by"],
+        amr=tuple((row["amr"] or "").split()),
+    )
+
+
+__all__ = ["SqlRefreshTokenStore"]

@@ -1,0 +1,111 @@
+"""SQLAlchemy implementations of the stores (SQLite embedded, PostgreSQL scaled out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
+
+from authkit.errors import Conflict
+from authkit.storage.sql._engine import read_only
+from authkit.storage.sql._rows import load_roles, user_from_row
+from authkit.storage.sql._tables import user_roles, users
+from authkit.storage.sql._user_admin import SqlUserAdmin
+from authkit.users._model import NewUser, User, canonical
+
+
+class SqlUserStore(SqlUserAdmin):
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def create(self, new: NewUser) -> User:
+        row = {
+            "id": new.id,
+            "username": new.username,
+            "username_canonical": canonical(new.username),
+            "email": new.email,
+            "email_canonical": canonical(new.email),
+            "password_hash": new.password_hash,
+            "is_active": new.is_active,
+            "mfa_enabled": False,
+            "created_at": new.created_at,
+        }
+        try:
+            with self._engine.begin() as conn:
+                taken = conn.execute(
+                    select(users.c.id).where(
+                        or_(
+                            users.c.username_canonical.in_(
+                                [row["username_canonical"], row["email_canonical"]]
+                            ),
+                            users.c.email_canonical.in_(
+                                [row["username_canonical"], row["email_canonical"]]
+                            ),
+                        )
+                    )
+                ).first()
+                if taken is not None:
+                    raise Conflict("The username or email is already registered.")
+                conn.execute(insert(users).values(**row))
+                if new.roles:
+                    conn.execute(
+                        insert(user_roles), [{"user_id": new.id, "role": r} for r in new.roles]
+                    )
+        except IntegrityError as exc:
+            raise Conflict("The username or email is already registered.") from exc
+        user = self.get(new.id)
+        assert user is not None
+        return user
+
+    def get(self, user_id: str) -> User | None:
+        with read_only(self._engine) as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+            return None if row is None else user_from_row(row, load_roles(conn, [user_id])[user_id])
+
+    def find_by_login(self, identifier: str) -> User | None:
+        key = canonical(identifier)
+        with read_only(self._engine) as conn:
+            row = (
+                conn.execute(
+                    select(users).where(
+                        or_(users.c.username_canonical == key, users.c.email_canonical == key)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+            if row is None:
+                return None
+            return user_from_row(row, load_roles(conn, [row["id"]])[row["id"]])
+
+    def record_login(self, user_id: str, *, at: datetime, new_hash: str | None = None) -> None:
+        values: dict[str, Any] = {"last_login_at": at}
+        if new_hash is not None:
+            values["password_hash"] = new_hash
+        with self._engine.begin() as conn:
+            conn.execute(update(users).where(users.c.id == user_id).values(**values))
+
+    def set_password(self, user_id: str, password_hash: str, *, at: datetime) -> None:
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(users)
+                .where(users.c.id == user_id)
+                .values(password_hash=password_hash, password_changed_at=at)
+            )
+
+    def count_active(self) -> int:
+        with read_only(self._engine) as conn:
+            return int(
+                conn.execute(
+                    select(func.count()).select_from(users).where(users.c.is_active.is_(True))
+                ).scalar_one()
+            )
+
+    def ping(self) -> None:
+        with read_only(self._engine) as conn:
+            conn.execute(text("SELECT 1"))
+
+
+__all__ = ["SqlUserStore"]

@@ -1,0 +1,70 @@
+"""The contract of a refresh-token store; the backends live in ``authkit.storage``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Protocol
+
+from authkit.tokens._records import RefreshTokenRecord
+
+
+class RotationOutcome(StrEnum):
+    ROTATED = "rotated"
+    REUSED = "reused"
+    INVALID = "invalid"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RotationResult:
+    outcome: RotationOutcome
+    consumed: RefreshTokenRecord | None = None
+    successor: RefreshTokenRecord | None = None
+
+
+SuccessorFactory = Callable[[RefreshTokenRecord], RefreshTokenRecord]
+
+
+class RefreshTokenStore(Protocol):
+    def add(self, record: RefreshTokenRecord) -> None: ...
+
+    def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None: ...
+
+    def rotate(
+        self, token_hash: str, *, now: datetime, successor: SuccessorFactory
+    ) -> RotationResult:
+        """Consume a token and store its successor in one transaction.
+
+        Consuming is one conditional update (unused, unrevoked, unexpired), so of
+        several concurrent calls with the same token at most one rotates. A token
+        that was already used is a reuse: its whole family is revoked in the same
+        transaction (RFC 9700 §4.14.2).
+        """
+        ...
+
+    def revoke_family(self, family_id: str, *, now: datetime) -> int: ...
+
+    def family_is_live(self, family_id: str, *, now: datetime) -> bool:
+        """Whether the family (one sign-in) still has an unrevoked, unexpired token.
+
+        Access tokens name their family (``sid``), so a revoked session stops its
+        access tokens at once, not only its refresh tokens.
+        """
+        ...
+
+    def revoke_user(
+        self, user_id: str, *, now: datetime, except_family: str | None = None
+    ) -> int: ...
+
+    def revoke_users(self, user_ids: Collection[str], *, now: datetime) -> int:
+        """Revoke every family of each user in one transaction (bulk deactivation)."""
+        ...
+
+    def purge(self, *, now: datetime) -> int:
+        """Delete rows that can never be used again (expired or revoked)."""
+        ...
+
+
+__all__ = ["RefreshTokenStore", "RotationOutcome", "RotationResult", "SuccessorFactory"]

@@ -1,0 +1,49 @@
+"""Plain records the core passes around. Stores return these; nothing else leaks out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from authkit.roles import ADMIN
+
+
+def canonical(value: str) -> str:
+    """The form usernames and emails are compared and counted in (case-folded).
+
+    Case-insensitive uniqueness and throttling counters both use it, so ``Alice``
+    and ``alice`` are one account and share one failure budget.
+    """
+    return value.strip().casefold()
+
+
+@dataclass(frozen=True, kw_only=True)
+class User:
+    id: str
+    username: str
+    email: str
+    roles: tuple[str, ...]
+    is_active: bool
+    mfa_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    password_hash: str = field(repr=False)
+    password_changed_at: datetime | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.roles
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewUser:
+    id: str
+    username: str
+    email: str
+    password_hash: str = field(repr=False)
+    roles: tuple[str, ...]
+    is_active: bool
+    created_at: datetime
+
+
+__all__ = ["NewUser", "User", "canonical"]

@@ -1,0 +1,59 @@
+"""The contract of a user store; memory and SQL implementations live in ``authkit.storage``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from authkit.users._model import NewUser, User
+from authkit.users._query import BulkResult, UserPage, UserQuery
+
+
+class UserStore(Protocol):
+    def create(self, new: NewUser) -> User:
+        """Insert a user; raises ``Conflict`` when the username or email is taken."""
+        ...
+
+    def get(self, user_id: str) -> User | None: ...
+
+    def find_by_login(self, identifier: str) -> User | None:
+        """The user whose canonical username or canonical email equals ``identifier``."""
+        ...
+
+    def record_login(self, user_id: str, *, at: datetime, new_hash: str | None = None) -> None:
+        """Stamp ``last_login_at``; store ``new_hash`` when the hash was upgraded."""
+        ...
+
+    def set_password(self, user_id: str, password_hash: str, *, at: datetime) -> None: ...
+
+    def count_active(self) -> int: ...
+
+    def ping(self) -> None:
+        """Raise if the backing database cannot answer."""
+        ...
+
+    # -- administration (listing, activation, roles) -------------------------------
+    # Changes that would leave no active admin raise ``Conflict`` (reason
+    # ``last_admin``); the check and the write are one atomic step.
+
+    def list_users(self, query: UserQuery) -> UserPage:
+        """One page ordered by ``(created_at, id)`` and the count of every match."""
+        ...
+
+    def set_active(self, user_id: str, active: bool) -> User | None:
+        """Activate or deactivate; None for an unknown id."""
+        ...
+
+    def set_roles(self, user_id: str, roles: Iterable[str]) -> User | None:
+        """Replace the roles (deduplicated); None for an unknown id."""
+        ...
+
+    def bulk_set_active(self, ids: Sequence[str], active: bool) -> BulkResult:
+        """Set ``is_active`` on many users in one transaction; each distinct id reported once."""
+        ...
+
+    def count_active_admins(self, excluding: Collection[str] = ()) -> int: ...
+
+
+__all__ = ["UserStore"]
