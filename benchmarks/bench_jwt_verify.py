@@ -18,14 +18,9 @@ from typing import Any
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
-from authkit import (
-    AccessTokenConfig,
-    AccessTokens,
-    KeyRing,
-    StaticKeyRingSource,
-    SystemClock,
-)
-from authkit.keys import ALGORITHMS
+from authkit import SystemClock
+from authkit.keys import ALGORITHMS, KeyRing, StaticKeyRingSource
+from authkit.tokens import AccessTokenConfig, AccessTokens
 
 MESSAGE = b"x" * 400  # about the size of a signing input of an access token
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from authkit import Argon2Parameters, PasswordHasher
+from authkit.passwords import Argon2Parameters, PasswordHasher
 
 
 def _timed(count: int, call: Callable[[int], None]) -> list[float]:
