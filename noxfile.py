@@ -2,7 +2,8 @@
 
 Most sessions run in the project's own uv environment (``uv run --frozen``), so
 they use exactly the locked versions and cost no extra install; the
-``core_without_flask`` session builds a separate environment on purpose.
+``core_without_flask`` and ``adapter_without_app`` sessions build separate
+environments on purpose.
 """
 
 from __future__ import annotations
@@ -10,7 +11,15 @@ from __future__ import annotations
 import nox
 
 nox.options.default_venv_backend = "uv"
-nox.options.sessions = ["tests", "core_without_flask", "lint", "typecheck", "migrations", "docs"]
+nox.options.sessions = [
+    "tests",
+    "core_without_flask",
+    "adapter_without_app",
+    "lint",
+    "typecheck",
+    "migrations",
+    "docs",
+]
 
 SOURCES = [
     "packages/authkit/src",
@@ -48,6 +57,28 @@ def core_without_flask(session: nox.Session) -> None:
         "sys.exit('flask is installed' if importlib.util.find_spec('flask') else 0)",
     )
     session.run("pytest", "tests/authkit", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(python="3.11")
+def adapter_without_app(session: nox.Session) -> None:
+    """The adapter's tests in an environment where the reference app is not installed."""
+    session.install(
+        "./packages/authkit",
+        "./packages/authkit-flask",
+        "pytest",
+        "pytest-timeout",
+        "pytest-benchmark",
+        "redis",
+        "psycopg[binary]",
+        "websockets",
+    )
+    session.run(
+        "python",
+        "-c",
+        "import importlib.util, sys; "
+        "sys.exit('flight_app is installed' if importlib.util.find_spec('flight_app') else 0)",
+    )
+    session.run("pytest", "tests/authkit_flask", "-p", "no:cacheprovider", *session.posargs)
 
 
 @nox.session(venv_backend="none")

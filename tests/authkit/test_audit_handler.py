@@ -45,7 +45,21 @@ def test_records_become_json_lines(tmp_path: Path, logger: logging.Logger) -> No
     assert first["trace_id"] == "abc"
     assert first["ts"].endswith("Z")
     assert "RuntimeError: boom" in second["exc_info"]
-    assert "trace_id" not in second
+    assert second["trace_id"] is None, "every line has the key; null outside a request"
+
+
+def test_extra_fields_join_the_line_and_odd_values_become_text(
+    tmp_path: Path, logger: logging.Logger
+) -> None:
+    """The one formatter of the system and audit logs keeps a record's extras."""
+    handler = RotatingJsonlHandler(tmp_path / "system.jsonl")
+    logger.addHandler(handler)
+    logger.info("served", extra={"status": 200, "route": "/auth/me", "path": tmp_path})
+    (line,) = read_events(tmp_path / "system.jsonl", 10)
+    assert line["status"] == 200
+    assert line["route"] == "/auth/me"
+    assert line["path"] == str(tmp_path)
+    assert set(line) >= {"ts", "level", "logger", "message", "trace_id"}
 
 
 def test_multiline_output_stays_one_line(tmp_path: Path, logger: logging.Logger) -> None:

@@ -25,7 +25,10 @@ def all_subclasses(cls: type[AuthkitError]) -> list[type[AuthkitError]]:
     return found
 
 
-ERRORS: list[type[AuthkitError]] = [AuthkitError, *all_subclasses(AuthkitError)]
+# The core's hierarchy; an app may subclass AuthkitError in its own modules.
+ERRORS: list[type[AuthkitError]] = [
+    e for e in [AuthkitError, *all_subclasses(AuthkitError)] if e.__module__.startswith("authkit.")
+]
 DEFINED_IN_ERRORS = [e for e in ERRORS if e.__module__ == "authkit.errors"]
 
 

@@ -1,4 +1,8 @@
-"""``GET /admin/logs`` over HTTP: every parameter, every error, archives, odd lines."""
+"""``GET /admin/logs`` over HTTP: every parameter, every error, archives, odd lines.
+
+The app reads two sources, ``auth`` (the core's audit log) and ``system`` (the JSON
+log the ``system_log`` fixture writes, as an app's logging setup would).
+"""
 
 from __future__ import annotations
 
@@ -9,27 +13,25 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import insert
 from werkzeug.test import TestResponse
 
-from authkit.storage import user_roles
-from flight_app.components import Components
+from authkit import AuditLogger, Authkit
 
 ExpectProblem = Callable[[TestResponse, int, str], dict[str, Any]]
 
 
 @pytest.fixture
 def make_admin(
-    components: Components,
+    kit: Authkit,
     signed_in: Callable[..., dict[str, Any]],
     login: Callable[..., TestResponse],
 ) -> Callable[[str], str]:
-    """``make_admin(username)``: register, grant ``admin`` in the database, sign in: a token."""
+    """``make_admin(username)``: register, grant ``admin`` in the store, sign in: a token."""
 
     def call(username: str = "root") -> str:
         pair = signed_in(username)
-        with components.engine.begin() as conn:
-            conn.execute(insert(user_roles).values(user_id=pair["user"]["id"], role="admin"))
+        granted = kit.stores.users.set_roles(pair["user"]["id"], [*pair["user"]["roles"], "admin"])
+        assert granted is not None
         token: str = login(username).get_json()["access_token"]
         return token
 
@@ -62,11 +64,11 @@ def test_a_non_admin_is_403(
 def test_defaults_are_the_auth_log_and_100_lines_oldest_first(
     client: FlaskClient,
     admin_headers: dict[str, str],
-    components: Components,
+    audit: AuditLogger,
     read_log: Callable[[str], list[dict[str, Any]]],
 ) -> None:
     for n in range(150):
-        components.audit.log("test.event", outcome="success", n=n)
+        audit.log("test.event", outcome="success", n=n)
     response = get_logs(client, admin_headers)
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -78,10 +80,10 @@ def test_defaults_are_the_auth_log_and_100_lines_oldest_first(
 
 @pytest.mark.parametrize("limit", [1, 7, 1000])
 def test_limit_in_range_returns_at_most_that_many(
-    client: FlaskClient, admin_headers: dict[str, str], components: Components, limit: int
+    client: FlaskClient, admin_headers: dict[str, str], audit: AuditLogger, limit: int
 ) -> None:
     for n in range(20):
-        components.audit.log("test.event", outcome="success", n=n)
+        audit.log("test.event", outcome="success", n=n)
     body = get_logs(client, admin_headers, f"?limit={limit}").get_json()
     assert body["meta"]["limit"] == limit
     assert body["meta"]["returned"] == len(body["items"]) == min(limit, body["meta"]["returned"])
@@ -120,6 +122,7 @@ def test_both_parameters_bad_report_both(
     assert ["query", "limit"] in [error["loc"] for error in body["errors"]]
 
 
+@pytest.mark.usefixtures("system_log")
 def test_the_system_log(
     client: FlaskClient,
     admin_headers: dict[str, str],
@@ -135,9 +138,9 @@ def test_the_system_log(
 
 
 def test_unparseable_lines_come_back_marked(
-    client: FlaskClient, admin_headers: dict[str, str], instance_path: Path
+    client: FlaskClient, admin_headers: dict[str, str], audit_path: Path
 ) -> None:
-    path = instance_path / "auth.jsonl"
+    path = audit_path
     with path.open("ab") as handle:
         handle.write(b'{"event": "ok", "n": 1}\nnot json at all\n[1, 2]\n')
         handle.write(b'\xff\xfe\n{"event": "ok", "n": 2}\n')
@@ -152,14 +155,14 @@ def test_unparseable_lines_come_back_marked(
 
 
 def test_right_after_a_rotation_the_archives_fill_the_page(
-    client: FlaskClient, admin_headers: dict[str, str], components: Components
+    client: FlaskClient, admin_headers: dict[str, str], audit: AuditLogger
 ) -> None:
     for n in range(30):
-        components.audit.log("test.event", outcome="success", n=n)
-    archive = components.audit.writer.rotate()
+        audit.log("test.event", outcome="success", n=n)
+    archive = audit.writer.rotate()
     assert archive is not None
     assert archive.name.endswith(".jsonl.gz")
-    components.audit.log("test.event", outcome="success", n=30)
+    audit.log("test.event", outcome="success", n=30)
     items = get_logs(client, admin_headers, "?limit=10").get_json()["items"]
     assert [item["n"] for item in items] == list(range(21, 31))
 

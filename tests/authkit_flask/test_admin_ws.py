@@ -1,7 +1,8 @@
 """``GET /admin/ws`` in-process: authentication, the stream, and every way it closes.
 
-The app runs under werkzeug's threaded server on a free 127.0.0.1 port (the
-multi-worker gunicorn case is in ``tests/e2e/test_admin_ws.py``).
+The app runs under werkzeug's threaded server on a free 127.0.0.1 port, its live
+updates following the audit log (the multi-worker gunicorn case is in
+``tests/e2e/test_admin_ws.py``).
 """
 
 from __future__ import annotations
@@ -11,33 +12,32 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, insert
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 from werkzeug.serving import make_server
 from werkzeug.test import TestResponse
 
-from authkit import FrozenClock
-from authkit.storage import user_roles
-from flight_app.app import get_components
-from flight_app.components import Components
-from flight_app.live_setup import EXTENSION_KEY, LiveWiring, shutdown_live
+from authkit import AuditLogger, Authkit, AuthkitConfig
+from authkit.clock import FrozenClock
+from authkit.live import FileEventSource
+from authkit_flask import LiveUpdates, get_state
 
-Served = Callable[..., str]
+Serve = Callable[..., tuple[Flask, str]]
 
 
 @pytest.fixture
-def serve(make_app: Callable[..., Flask]) -> Iterator[Callable[..., tuple[Flask, str]]]:
-    """``serve(**overrides)``: an app served on a free port; its ws:// base URL."""
+def serve(make_app: Callable[..., Flask]) -> Iterator[Serve]:
+    """``serve(config=None, **options)``: ``make_app`` served on a free port; its ws:// base."""
     running: list[tuple[Flask, Any, threading.Thread]] = []
 
-    def start(**overrides: Any) -> tuple[Flask, str]:
-        app = make_app(**overrides)
+    def start(*args: Any, **options: Any) -> tuple[Flask, str]:
+        app = make_app(*args, **options)
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -46,27 +46,47 @@ def serve(make_app: Callable[..., Flask]) -> Iterator[Callable[..., tuple[Flask,
 
     yield start
     for app, server, thread in running:
-        shutdown_live(app)
+        live(app).shutdown()
         server.shutdown()
         thread.join(timeout=5)
 
 
-def wiring(app: Flask) -> LiveWiring:
-    value = app.extensions[EXTENSION_KEY]
-    assert isinstance(value, LiveWiring)
+def live(app: Flask) -> LiveUpdates:
+    value = get_state(app).live
+    assert value is not None
     return value
 
 
-def grant_admin(components: Components, user_id: str) -> None:
-    with components.engine.begin() as conn:
-        conn.execute(insert(user_roles).values(user_id=user_id, role="admin"))
+def kit_of(app: Flask) -> Authkit:
+    return get_state(app).kit
 
 
-def revoke_admin(components: Components, user_id: str) -> None:
-    with components.engine.begin() as conn:
-        conn.execute(
-            delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role == "admin")
-        )
+def audit_of(app: Flask) -> AuditLogger:
+    audit = kit_of(app).audit
+    assert isinstance(audit, AuditLogger)
+    return audit
+
+
+def grant_admin(kit: Authkit, user_id: str) -> None:
+    user = kit.stores.users.get(user_id)
+    assert user is not None
+    assert kit.stores.users.set_roles(user_id, [*user.roles, "admin"]) is not None
+
+
+def add_deputy(kit: Authkit) -> None:
+    """Another active admin, so the store lets the watched one lose the role or be deactivated."""
+    kit.auth.create_user(
+        username="deputy",
+        email="deputy@example.com",
+        password="violet-harbour-7-lanterns",
+        roles=("admin",),
+    )
+
+
+def revoke_admin(kit: Authkit, user_id: str) -> None:
+    user = kit.stores.users.get(user_id)
+    assert user is not None
+    assert kit.stores.users.set_roles(user_id, [r for r in user.roles if r != "admin"]) is not None
 
 
 def sign_in(app: Flask, username: str, *, admin: bool) -> tuple[str, str]:
@@ -80,7 +100,7 @@ def sign_in(app: Flask, username: str, *, admin: bool) -> tuple[str, str]:
     assert created.status_code == 201, created.get_json()
     user_id: str = created.get_json()["id"]
     if admin:
-        grant_admin(get_components(app), user_id)
+        grant_admin(kit_of(app), user_id)
     login: TestResponse = client.post(
         "/auth/login", json={"username": username, "password": password}
     )
@@ -117,7 +137,7 @@ def closed_with(ws: ClientConnection, timeout: float = 3.0) -> tuple[int, str]:
 
 
 def test_an_admin_gets_ready_then_every_audit_event_within_a_second(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
     token, user_id = sign_in(app, "root", admin=True)
@@ -128,28 +148,26 @@ def test_an_admin_gets_ready_then_every_audit_event_within_a_second(
         assert isinstance(ready["data"]["worker"], int)
         assert ready["data"]["expires_at"].endswith("Z")
         started = time.perf_counter()
-        written = get_components(app).audit.log("login", outcome="failure", reason="test")
+        written = audit_of(app).log("login", outcome="failure", reason="test")
         message = receive(ws, timeout=1.0)
         assert time.perf_counter() - started < 1.0
         assert message == {"type": "audit", "data": written}
 
 
 def test_user_changes_are_pushed_twice_as_audit_and_user_change(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
     token, _ = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws?access_token={token}") as ws:
         receive(ws)
-        written = get_components(app).audit.log(
-            "admin.user.update", outcome="success", target_ids=["42"]
-        )
+        written = audit_of(app).log("admin.user.update", outcome="success", target_ids=["42"])
         assert receive(ws) == {"type": "audit", "data": written}
         assert receive(ws) == {"type": "user_change", "data": written}
 
 
 def test_a_non_admin_query_token_is_refused_with_403_before_the_upgrade(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
     token, _ = sign_in(app, "alice", admin=False)
@@ -161,7 +179,7 @@ def test_a_non_admin_query_token_is_refused_with_403_before_the_upgrade(
 
 @pytest.mark.parametrize("token", ["not-a-jwt", "", "x" * 9000])
 def test_an_invalid_query_token_is_refused_with_401_before_the_upgrade(
-    serve: Callable[..., tuple[Flask, str]], token: str
+    serve: Serve, token: str
 ) -> None:
     _, base = serve()
     with pytest.raises(InvalidStatus) as refused:
@@ -171,7 +189,7 @@ def test_an_invalid_query_token_is_refused_with_401_before_the_upgrade(
 
 
 def test_the_token_may_come_as_the_first_message(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
     token, user_id = sign_in(app, "root", admin=True)
@@ -189,9 +207,7 @@ def test_the_token_may_come_as_the_first_message(
         (json.dumps(["access_token"]), 'send {"access_token": ...} first'),
     ],
 )
-def test_a_bad_first_message_closes_with_1008(
-    serve: Callable[..., tuple[Flask, str]], first: str, reason: str
-) -> None:
+def test_a_bad_first_message_closes_with_1008(serve: Serve, first: str, reason: str) -> None:
     _, base = serve()
     with connect(f"{base}/admin/ws") as ws:
         ws.send(first)
@@ -199,7 +215,7 @@ def test_a_bad_first_message_closes_with_1008(
 
 
 def test_a_non_admin_first_message_closes_with_1008(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
     token, _ = sign_in(app, "alice", admin=False)
@@ -209,71 +225,68 @@ def test_a_non_admin_first_message_closes_with_1008(
 
 
 def test_no_first_message_in_time_closes_with_1008(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
-    wiring(app).updates.first_message_timeout = 0.2
+    live(app).first_message_timeout = 0.2
     with connect(f"{base}/admin/ws") as ws:
         assert closed_with(ws) == (1008, 'send {"access_token": ...} first')
 
 
-def test_the_socket_closes_when_the_token_expires(
-    serve: Callable[..., tuple[Flask, str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The service's clock decides; moving it past ``exp`` closes the socket (no sleeping)."""
-    app, base = serve()
-    token, _ = sign_in(app, "root", admin=True)
+def test_the_socket_closes_when_the_token_expires(serve: Serve, config: AuthkitConfig) -> None:
+    """The core's clock decides; moving it past ``exp`` closes the socket (no sleeping)."""
     clock = FrozenClock(datetime.now(UTC))
-    monkeypatch.setattr(get_components(app).service, "clock", clock)
+    app, base = serve(clock=clock)
+    token, _ = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws?access_token={token}") as ws:
         receive(ws)
-        clock.advance(901)  # the default 900 s lifetime
+        clock.advance(config.access_tokens.ttl_seconds + 1)
         assert closed_with(ws) == (1008, "access token expired")
 
 
-def test_the_socket_closes_when_the_user_is_deactivated(
-    serve: Callable[..., tuple[Flask, str]], set_active: Callable[[str, bool], None]
-) -> None:
+def test_the_socket_closes_when_the_user_is_deactivated(serve: Serve) -> None:
     app, base = serve()
-    wiring(app).updates.recheck_seconds = 0.2
+    live(app).recheck_seconds = 0.2
     token, user_id = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws?access_token={token}") as ws:
         receive(ws)
-        set_active(user_id, False)
+        add_deputy(kit_of(app))
+        assert kit_of(app).stores.users.set_active(user_id, False) is not None
         assert closed_with(ws) == (1008, "access token no longer valid")
 
 
 def test_the_socket_closes_when_the_admin_role_is_removed(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
-    wiring(app).updates.recheck_seconds = 0.2
+    live(app).recheck_seconds = 0.2
     token, user_id = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws?access_token={token}") as ws:
         receive(ws)
-        revoke_admin(get_components(app), user_id)
+        add_deputy(kit_of(app))
+        revoke_admin(kit_of(app), user_id)
         assert closed_with(ws) == (1008, "admin role required")
 
 
 def test_a_user_change_event_triggers_the_recheck_at_once(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     """The periodic recheck is far away; the ``admin.user*`` event alone closes the socket."""
     app, base = serve()
-    wiring(app).updates.recheck_seconds = 3600
+    live(app).recheck_seconds = 3600
     token, user_id = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws?access_token={token}") as ws:
         receive(ws)
-        components = get_components(app)
-        revoke_admin(components, user_id)
-        components.audit.log("admin.user.update", outcome="success", target_ids=[user_id])
+        add_deputy(kit_of(app))
+        revoke_admin(kit_of(app), user_id)
+        audit_of(app).log("admin.user.update", outcome="success", target_ids=[user_id])
         assert closed_with(ws, timeout=2) == (1008, "admin role required")
 
 
 def test_past_capacity_a_new_socket_gets_503_before_the_upgrade(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve, audit_path: Path
 ) -> None:
-    app, base = serve(live_max_clients=1)
+    app, base = serve(live_updates=LiveUpdates(FileEventSource(audit_path), max_clients=1))
     token, _ = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws?access_token={token}") as first:
         receive(first)
@@ -282,18 +295,18 @@ def test_past_capacity_a_new_socket_gets_503_before_the_upgrade(
         assert refused.value.response.status_code == 503
         assert refused.value.response.headers["Retry-After"] == "5"
     deadline = time.monotonic() + 3
-    while len(wiring(app).updates.hub) and time.monotonic() < deadline:
+    while len(live(app).hub) and time.monotonic() < deadline:
         time.sleep(0.05)  # the server notices the close on its next wake-up
     with connect(f"{base}/admin/ws?access_token={token}") as again:
         assert receive(again)["type"] == "ready"
 
 
 def test_sockets_waiting_for_their_first_message_count_against_capacity(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve, audit_path: Path
 ) -> None:
     """Regression (review): unauthenticated upgrades cannot pile up and hold every
     worker thread; while one waits for its token, the next gets 503 before upgrading."""
-    app, base = serve(live_max_clients=1)
+    app, base = serve(live_updates=LiveUpdates(FileEventSource(audit_path), max_clients=1))
     token, _ = sign_in(app, "root", admin=True)
     with connect(f"{base}/admin/ws") as waiting:  # no token yet
         with pytest.raises(InvalidStatus) as refused:
@@ -302,7 +315,7 @@ def test_sockets_waiting_for_their_first_message_count_against_capacity(
         waiting.send(json.dumps({"access_token": token}))
         assert receive(waiting)["type"] == "ready"
     deadline = time.monotonic() + 3
-    while len(wiring(app).updates.hub) and time.monotonic() < deadline:
+    while len(live(app).hub) and time.monotonic() < deadline:
         time.sleep(0.05)
     with connect(f"{base}/admin/ws?access_token={token}") as again:
         assert receive(again)["type"] == "ready"
@@ -312,11 +325,11 @@ def test_a_plain_get_does_not_leak_a_waiting_place(client: FlaskClient, app: Fla
     """A request that never upgrades gives its reserved place back."""
     for _ in range(5):
         assert client.get("/admin/ws").status_code == 400
-    assert wiring(app).updates.reserve_pending()
+    assert live(app).reserve_pending()
 
 
 def test_shutdown_closes_every_socket_with_1001_and_stops_the_threads(
-    serve: Callable[..., tuple[Flask, str]],
+    serve: Serve,
 ) -> None:
     app, base = serve()
     token, _ = sign_in(app, "root", admin=True)
@@ -327,7 +340,7 @@ def test_shutdown_closes_every_socket_with_1001_and_stops_the_threads(
         receive(one)
         receive(two)
         assert any(t.name.startswith("authkit-live-follow") for t in threading.enumerate())
-        shutdown_live(app)
+        live(app).shutdown()
         assert closed_with(one) == (1001, "server shutting down")
         assert closed_with(two) == (1001, "server shutting down")
     assert not any(t.name.startswith("authkit-live-") for t in threading.enumerate())
@@ -341,5 +354,5 @@ def test_a_plain_http_get_is_400(client: FlaskClient) -> None:
 
 def test_no_thread_runs_until_the_first_admin_connects(make_app: Callable[..., Flask]) -> None:
     app = make_app()
-    get_components(app).audit.log("login", outcome="failure")
+    audit_of(app).log("login", outcome="failure")
     assert not any(t.name.startswith("authkit-live-") for t in threading.enumerate())

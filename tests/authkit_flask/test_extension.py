@@ -1,4 +1,4 @@
-"""The Flask adapter on its own: a tiny app wired to an ``AuthService`` on memory stores.
+"""The Flask adapter on its own: a tiny app wired to a core built on memory stores.
 
 No ``flight_app`` here: whatever the reference app adds, the extension, its
 decorators, its problem+json helper, its request ids and its log format have to
@@ -12,32 +12,19 @@ import json
 import logging
 import sys
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 
-from authkit import (
-    AccessTokenConfig,
-    AccessTokens,
-    Argon2Parameters,
-    AuthService,
-    KeyRing,
-    PasswordHasher,
-    RefreshTokens,
-    StaticKeyRingSource,
-)
-from authkit.audit import AuditLogger, Pseudonymizer
-from authkit.passwords import PasswordPolicy
-from authkit.storage import MemoryRefreshTokenStore, MemoryUserStore
-from authkit.throttle import LoginThrottle
+from authkit import Authkit, AuthkitConfig, build
+from authkit.audit import JsonLineFormatter
 from authkit_flask import (
     PROBLEM_CONTENT_TYPE,
     AuthKit,
-    JsonFormatter,
     TraceIdFilter,
     current_principal,
     current_trace_id,
@@ -51,6 +38,8 @@ from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve
 PASSWORD = "violet-harbour-7-lanterns"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
+MakeApp = Callable[..., Flask]
 
 
 @login_required
@@ -70,37 +59,10 @@ def audit_report() -> dict[str, Any]:
     return {"report": "audit"}
 
 
-@pytest.fixture(scope="module")
-def keyring() -> KeyRing:
-    return KeyRing.generate(now=datetime.now(UTC))
-
-
 @pytest.fixture
-def service(tmp_path: Path, keyring: KeyRing) -> Iterator[AuthService]:
-    audit = AuditLogger(
-        tmp_path / "auth.jsonl",
-        pseudonymizer=Pseudonymizer(b"adapter-test-pseudonym-key-0123"),
-        trace_id_provider=current_trace_id,
-    )
-    yield AuthService(
-        users=MemoryUserStore(),
-        hasher=PasswordHasher(Argon2Parameters(time_cost=1, memory_cost=1024)),
-        policy=PasswordPolicy.nist(),
-        throttle=LoginThrottle("memory://"),
-        access_tokens=AccessTokens(
-            StaticKeyRingSource(keyring),
-            AccessTokenConfig(issuer="adapter-test", audience="adapter-test"),
-        ),
-        refresh_tokens=RefreshTokens(MemoryRefreshTokenStore()),
-        audit=audit,
-    )
-    audit.close()
-
-
-@pytest.fixture
-def app(service: AuthService, keyring: KeyRing) -> Flask:
-    app = Flask("adapter_test")
-    AuthKit(app, service=service, keys=StaticKeyRingSource(keyring))
+def app(make_app: MakeApp) -> Flask:
+    """An app of the extension's routes and a few of its own, using the decorators."""
+    app = make_app()
     app.add_url_rule("/whoami", view_func=whoami)
     app.add_url_rule("/admin-report", view_func=admin_report)
     app.add_url_rule("/audit-report", view_func=audit_report)
@@ -121,11 +83,18 @@ def app(service: AuthService, keyring: KeyRing) -> Flask:
     return app
 
 
-def access_token(service: AuthService, username: str, roles: tuple[str, ...] = ("user",)) -> str:
-    service.create_user(
+@pytest.fixture
+def bare_kit(config: AuthkitConfig, tmp_path: Path) -> Iterator[Authkit]:
+    """A core of its own (memory stores, memory keys) for apps the test wires by hand."""
+    with build(config, audit=tmp_path / "bare" / "auth.jsonl") as kit:
+        yield kit
+
+
+def access_token(kit: Authkit, username: str, roles: tuple[str, ...] = ("user",)) -> str:
+    kit.auth.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD, roles=roles
     )
-    pair = service.login(identifier=username, password=PASSWORD, address="192.0.2.1")
+    pair = kit.auth.login(identifier=username, password=PASSWORD, address="192.0.2.1")
     return pair.access_token
 
 
@@ -146,24 +115,35 @@ def problem_body(response: Any, status: int, code: str) -> dict[str, Any]:
 # -- registration ---------------------------------------------------------------------
 
 
-def test_registering_the_extension_twice_raises_runtime_error(
-    app: Flask, service: AuthService, keyring: KeyRing
-) -> None:
+def test_registering_the_extension_twice_raises_runtime_error(app: Flask, kit: Authkit) -> None:
     with pytest.raises(RuntimeError, match="already registered"):
-        AuthKit(app, service=service, keys=StaticKeyRingSource(keyring))
+        AuthKit(app, kit)
     with pytest.raises(RuntimeError):
-        AuthKit().init_app(app, service=service, keys=StaticKeyRingSource(keyring))
+        AuthKit().init_app(app, kit)
 
 
-def test_init_app_keeps_state_in_app_extensions(service: AuthService, keyring: KeyRing) -> None:
+def test_an_app_without_a_core_is_a_type_error() -> None:
+    with pytest.raises(TypeError, match="kit"):
+        AuthKit(Flask("no_core"))
+
+
+def test_init_app_keeps_state_in_app_extensions(bare_kit: Authkit) -> None:
     app = Flask("late_init")
     extension = AuthKit()
-    extension.init_app(
-        app, service=service, keys=StaticKeyRingSource(keyring), max_content_length=2048
-    )
-    assert get_state(app).service is service
+    extension.init_app(app, bare_kit, max_content_length=2048)
+    assert get_state(app).kit is bare_kit
     assert app.config["MAX_CONTENT_LENGTH"] == 2048
     assert not hasattr(extension, "app")
+
+
+def test_one_extension_object_serves_several_apps(bare_kit: Authkit) -> None:
+    extension = AuthKit()
+    first, second = Flask("first"), Flask("second")
+    extension.init_app(first, bare_kit)
+    extension.init_app(second, bare_kit, max_content_length=4096)
+    assert get_state(first).kit is get_state(second).kit is bare_kit
+    assert first.config["MAX_CONTENT_LENGTH"] == 1024 * 1024
+    assert second.config["MAX_CONTENT_LENGTH"] == 4096
 
 
 def test_get_state_of_an_app_without_the_extension_raises() -> None:
@@ -196,31 +176,29 @@ def test_login_required_refuses_a_request_without_a_token(app: Flask) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
-def test_login_required_serves_a_valid_token(app: Flask, service: AuthService) -> None:
-    token = access_token(service, "carol")
+def test_login_required_serves_a_valid_token(app: Flask, kit: Authkit) -> None:
+    token = access_token(kit, "carol")
     response = app.test_client().get("/whoami", headers=bearer(token))
     assert response.status_code == 200
     assert response.get_json() == {"username": "carol"}
 
 
-def test_roles_required_gives_403_forbidden_without_the_role(
-    app: Flask, service: AuthService
-) -> None:
-    token = access_token(service, "carol")
+def test_roles_required_gives_403_forbidden_without_the_role(app: Flask, kit: Authkit) -> None:
+    token = access_token(kit, "carol")
     response = app.test_client().get("/admin-report", headers=bearer(token))
     problem_body(response, 403, "forbidden")
     assert "WWW-Authenticate" not in response.headers
 
 
-def test_roles_required_serves_a_user_with_the_role(app: Flask, service: AuthService) -> None:
-    token = access_token(service, "root", roles=("admin", "user"))
+def test_roles_required_serves_a_user_with_the_role(app: Flask, kit: Authkit) -> None:
+    token = access_token(kit, "root", roles=("admin", "user"))
     response = app.test_client().get("/admin-report", headers=bearer(token))
     assert response.status_code == 200
     assert response.get_json() == {"report": "ok", "roles": ["admin", "user"]}
 
 
-def test_roles_required_needs_every_listed_role(app: Flask, service: AuthService) -> None:
-    token = access_token(service, "root", roles=("admin", "user"))
+def test_roles_required_needs_every_listed_role(app: Flask, kit: Authkit) -> None:
+    token = access_token(kit, "root", roles=("admin", "user"))
     response = app.test_client().get("/audit-report", headers=bearer(token))
     problem_body(response, 403, "forbidden")
 
@@ -311,8 +289,8 @@ def test_an_unexpected_error_gives_500_without_its_message(app: Flask) -> None:
     assert body["trace_id"] == response.headers["X-Request-ID"]
 
 
-def test_core_errors_from_the_blueprints_are_problems(app: Flask, service: AuthService) -> None:
-    access_token(service, "carol")
+def test_core_errors_from_the_blueprints_are_problems(app: Flask, kit: Authkit) -> None:
+    access_token(kit, "carol")
     response = app.test_client().post(
         "/auth/login", json={"username": "carol", "password": "not-the-password"}
     )
@@ -332,9 +310,8 @@ def test_security_headers_and_a_csp_on_html(app: Flask) -> None:
     assert data.headers["X-Request-ID"]
 
 
-def test_readiness_names_the_failing_and_the_hung_checks(
-    service: AuthService, keyring: KeyRing
-) -> None:
+def test_readiness_names_the_failing_and_the_hung_checks(bare_kit: Authkit) -> None:
+    """Checks given to the extension join (and may replace) the built-in ones."""
     release = threading.Event()
 
     def failing() -> None:
@@ -346,8 +323,7 @@ def test_readiness_names_the_failing_and_the_hung_checks(
     app = Flask("readiness")
     AuthKit(
         app,
-        service=service,
-        keys=StaticKeyRingSource(keyring),
+        bare_kit,
         readiness_checks={"database": lambda: None, "cache": failing, "queue": hung},
     )
     get_state(app).readiness_timeout = 0.2
@@ -360,6 +336,30 @@ def test_readiness_names_the_failing_and_the_hung_checks(
         "status": "unavailable",
         "checks": {"database": "ok", "cache": "unavailable", "queue": "timeout"},
     }
+
+
+def test_in_process_rate_limits_are_no_readiness_check(client: FlaskClient) -> None:
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "checks": {"database": "ok"}}
+
+
+@pytest.mark.redis
+def test_shared_rate_limits_are_a_readiness_check(make_app: MakeApp, redis_url: str) -> None:
+    response = make_app(rate_limits=redis_url).test_client().get("/health/ready")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "checks": {"database": "ok", "ratelimit": "ok"}}
+
+
+def test_unreachable_rate_limit_storage_makes_the_app_unready(make_app: MakeApp) -> None:
+    app = make_app(rate_limits="redis://127.0.0.1:1/0")
+    get_state(app).readiness_timeout = 5.0
+    response = app.test_client().get("/health/ready")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["ratelimit"] != "ok"
 
 
 # -- request ids ----------------------------------------------------------------------
@@ -407,16 +407,25 @@ def test_the_request_id_is_echoed_and_bound_only_during_the_request(app: Flask) 
 
 
 # -- log format -----------------------------------------------------------------------
+# The JSON line format is the core's (``authkit.audit.JsonLineFormatter``); the
+# adapter's part is ``TraceIdFilter``, which puts the request's trace id on records.
 
 
 def _record(message: str = "hello %s", args: tuple[Any, ...] = ("world",)) -> logging.LogRecord:
     return logging.LogRecord("adapter.test", logging.INFO, __file__, 1, message, args, None)
 
 
-def test_json_formatter_writes_the_bound_trace_id_and_extras(bound_trace: str) -> None:
+def _line(record: logging.LogRecord) -> dict[str, Any]:
+    """``record`` through the filter and the core's formatter, as an app's handler does."""
+    assert TraceIdFilter().filter(record)
+    line: dict[str, Any] = json.loads(JsonLineFormatter().format(record))
+    return line
+
+
+def test_log_lines_get_the_bound_trace_id_and_keep_extras(bound_trace: str) -> None:
     record = _record()
     record.user_count = 3
-    line = json.loads(JsonFormatter().format(record))
+    line = _line(record)
     assert line["trace_id"] == bound_trace
     assert line["message"] == "hello world"
     assert line["level"] == "INFO"
@@ -425,21 +434,20 @@ def test_json_formatter_writes_the_bound_trace_id_and_extras(bound_trace: str) -
     assert "ts" in line
 
 
-def test_json_formatter_outside_a_request_has_a_null_trace_id() -> None:
-    line = json.loads(JsonFormatter().format(_record()))
+def test_log_lines_outside_a_request_have_a_null_trace_id() -> None:
+    line = _line(_record())
     assert "trace_id" in line
     assert line["trace_id"] is None
 
 
-def test_json_formatter_includes_the_exception() -> None:
+def test_log_lines_include_the_exception() -> None:
     try:
         raise ValueError("kaput")
     except ValueError:
         record = logging.LogRecord(
             "adapter.test", logging.ERROR, __file__, 1, "failed", (), sys.exc_info()
         )
-    line = json.loads(JsonFormatter().format(record))
-    assert "ValueError: kaput" in line["exc_info"]
+    assert "ValueError: kaput" in _line(record)["exc_info"]
 
 
 def test_trace_id_filter_stamps_records(bound_trace: str) -> None:
@@ -455,7 +463,7 @@ def test_trace_id_filter_stamps_records(bound_trace: str) -> None:
 def test_log_lines_written_while_serving_carry_the_request_trace_id(app: Flask) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
+    handler.setFormatter(JsonLineFormatter())
     handler.addFilter(TraceIdFilter())
     loggers = [logging.getLogger("adapter_test.view"), logging.getLogger("authkit_flask.access")]
     previous = [(lg.level, lg.propagate) for lg in loggers]

@@ -1,9 +1,11 @@
 """The admin user endpoints of API.md over HTTP: /auth/users listing, detail, edit, bulk.
 
-Every parameter and every error, on SQLite and (when configured) PostgreSQL. The
-admin signs in over HTTP; most other accounts are put straight into the store
-(with a placeholder hash) so a listing of dozens of users stays quick and the
-registration throttle (10 per address per hour) is not in the way.
+Every parameter and every error, on memory stores; whatever the stores answer
+(search, filters, order, ids, bulk changes, the last-admin rule) also on SQLite
+and (when configured) PostgreSQL. The admin signs in over HTTP; most other
+accounts are put straight into the store (with a placeholder hash) so a listing
+of dozens of users stays quick and the registration throttle (10 per address per
+hour) is not in the way.
 
 Chosen behaviours the contract leaves open, pinned here:
 * ``pages`` is ``ceil(total / page_size)``, so 0 when nothing matches; a page past
@@ -25,9 +27,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from authkit.models import NewUser, User
+from authkit import Authkit
+from authkit.users import NewUser, User
 from authkit_flask import AuthKit
-from flight_app.components import Components
 
 Register = Callable[..., TestResponse]
 Login = Callable[..., TestResponse]
@@ -47,8 +49,12 @@ USER_KEYS = {
     "last_login_at",
 }
 BASE = datetime(2026, 1, 1, tzinfo=UTC)
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-"""For HTTP parsing that never reaches the database backend."""
+EVERY_BACKEND = pytest.mark.parametrize(
+    "stores",
+    ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+"""For answers the stores give: memory, SQLite and PostgreSQL."""
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -56,7 +62,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def seed_user(components: Components) -> Seed:
+def seed_user(kit: Authkit) -> Seed:
     """``seed_user(username, *, email=None, roles=("user",), active=True)``: store-level user.
 
     Each is created one second after the previous (from 2026-01-01), so creation
@@ -71,7 +77,7 @@ def seed_user(components: Components) -> Seed:
         roles: tuple[str, ...] = ("user",),
         active: bool = True,
     ) -> User:
-        return components.users.create(
+        return kit.stores.users.create(
             NewUser(
                 id=str(uuid.uuid4()),
                 username=username,
@@ -87,10 +93,10 @@ def seed_user(components: Components) -> Seed:
 
 
 @pytest.fixture
-def admin(signed_in: SignedIn, components: Components) -> dict[str, Any]:
+def admin(signed_in: SignedIn, kit: Authkit) -> dict[str, Any]:
     """An active admin ("root") signed in: its token pair, ``user`` and ``headers``."""
     pair = signed_in("root")
-    promoted = components.users.set_roles(pair["user"]["id"], ["admin", "user"])
+    promoted = kit.stores.users.set_roles(pair["user"]["id"], ["admin", "user"])
     assert promoted is not None
     pair["headers"] = bearer(pair["access_token"])
     return pair
@@ -138,7 +144,7 @@ def test_every_endpoint_needs_the_admin_role(
     admin: dict[str, Any],
     signed_in: SignedIn,
     expect_problem: ExpectProblem,
-    components: Components,
+    kit: Authkit,
     method: str,
     path: str,
     body: dict[str, Any] | None,
@@ -152,8 +158,8 @@ def test_every_endpoint_needs_the_admin_role(
         headers=bearer(user["access_token"]),
     )
     expect_problem(response, 403, "forbidden")
-    assert components.users.get(target) is not None
-    assert components.users.get(target).is_active  # type: ignore[union-attr]
+    assert kit.stores.users.get(target) is not None
+    assert kit.stores.users.get(target).is_active  # type: ignore[union-attr]
 
 
 def _fill(body: dict[str, Any] | None, target: str) -> dict[str, Any] | None:
@@ -162,12 +168,13 @@ def _fill(body: dict[str, Any] | None, target: str) -> dict[str, Any] | None:
     return {k: [target] if v == ["{id}"] else v for k, v in body.items()}
 
 
+@EVERY_BACKEND
 def test_a_demoted_admin_loses_access_at_once(
-    client: FlaskClient, admin: dict[str, Any], components: Components, signed_in: SignedIn
+    client: FlaskClient, admin: dict[str, Any], kit: Authkit, signed_in: SignedIn
 ) -> None:
     """The role is read from the user record, not the token: demotion bites immediately."""
     other = signed_in("deputy")
-    components.users.set_roles(other["user"]["id"], ["admin"])
+    kit.stores.users.set_roles(other["user"]["id"], ["admin"])
     assert list_users(client, {"headers": bearer(other["access_token"])}).status_code == 200
     response = client.patch(
         f"/auth/users/{other['user']['id']}", json={"roles": ["user"]}, headers=admin["headers"]
@@ -179,6 +186,7 @@ def test_a_demoted_admin_loses_access_at_once(
 # -- GET /auth/users --------------------------------------------------------------------
 
 
+@EVERY_BACKEND
 def test_listing_returns_user_objects_and_meta(
     client: FlaskClient, admin: dict[str, Any], seed_user: Seed
 ) -> None:
@@ -200,6 +208,7 @@ def test_listing_returns_user_objects_and_meta(
     assert "password" not in text
 
 
+@EVERY_BACKEND
 def test_pagination_meta_and_stable_order(
     client: FlaskClient, admin: dict[str, Any], seed_user: Seed
 ) -> None:
@@ -227,6 +236,7 @@ def test_pagination_meta_and_stable_order(
     assert len(usernames(list_users(client, admin, "?page_size=1&page=25"))) == 1
 
 
+@EVERY_BACKEND
 def test_no_match_gives_total_0_and_pages_0(client: FlaskClient, admin: dict[str, Any]) -> None:
     response = list_users(client, admin, "?q=nobody-has-this")
     assert response.get_json() == {
@@ -235,6 +245,7 @@ def test_no_match_gives_total_0_and_pages_0(client: FlaskClient, admin: dict[str
     }
 
 
+@EVERY_BACKEND
 def test_q_matches_username_or_email_case_insensitively(
     client: FlaskClient, admin: dict[str, Any], seed_user: Seed
 ) -> None:
@@ -249,6 +260,7 @@ def test_q_matches_username_or_email_case_insensitively(
     assert usernames(list_users(client, admin, "?q=ROOT%40example")) == ["root"]
 
 
+@EVERY_BACKEND
 def test_q_wildcards_are_literal(
     client: FlaskClient, admin: dict[str, Any], seed_user: Seed
 ) -> None:
@@ -263,6 +275,7 @@ def test_q_wildcards_are_literal(
     assert usernames(list_users(client, admin, "?q=%5C")) == []
 
 
+@EVERY_BACKEND
 def test_is_active_and_role_filters(
     client: FlaskClient, admin: dict[str, Any], seed_user: Seed
 ) -> None:
@@ -285,6 +298,7 @@ def test_is_active_and_role_filters(
     assert usernames(list_users(client, admin, "?role=nobody")) == []
 
 
+@EVERY_BACKEND
 def test_empty_and_unknown_query_values_are_ignored(
     client: FlaskClient, admin: dict[str, Any]
 ) -> None:
@@ -333,6 +347,7 @@ def test_every_bad_parameter_is_reported_at_once(
 # -- GET /auth/users/{id} ---------------------------------------------------------------
 
 
+@EVERY_BACKEND
 def test_get_user(client: FlaskClient, admin: dict[str, Any], seed_user: Seed) -> None:
     bob = seed_user("bob", roles=("ops",))
     response = client.get(f"/auth/users/{bob.id}", headers=admin["headers"])
@@ -342,6 +357,7 @@ def test_get_user(client: FlaskClient, admin: dict[str, Any], seed_user: Seed) -
     assert (body["id"], body["username"], body["roles"]) == (bob.id, "bob", ["ops"])
 
 
+@EVERY_BACKEND
 @pytest.mark.parametrize("method", ["GET", "PATCH"])
 def test_unknown_or_malformed_ids_give_404(
     client: FlaskClient, admin: dict[str, Any], expect_problem: ExpectProblem, method: str
@@ -356,6 +372,7 @@ def test_unknown_or_malformed_ids_give_404(
 # -- PATCH /auth/users/{id} -------------------------------------------------------------
 
 
+@EVERY_BACKEND
 def test_deactivation_revokes_refresh_tokens_and_access_tokens_stop_working(
     client: FlaskClient,
     admin: dict[str, Any],
@@ -388,6 +405,7 @@ def test_deactivation_revokes_refresh_tokens_and_access_tokens_stop_working(
     expect_problem(refreshed, 401, "invalid_token")
 
 
+@EVERY_BACKEND
 def test_patch_roles(client: FlaskClient, admin: dict[str, Any], seed_user: Seed) -> None:
     bob = seed_user("bob")
     response = client.patch(
@@ -425,7 +443,7 @@ def test_patch_validation_errors_give_422(
     admin: dict[str, Any],
     seed_user: Seed,
     expect_problem: ExpectProblem,
-    components: Components,
+    kit: Authkit,
     body: dict[str, Any],
     loc: list[Any],
 ) -> None:
@@ -433,7 +451,7 @@ def test_patch_validation_errors_give_422(
     response = client.patch(f"/auth/users/{bob.id}", json=body, headers=admin["headers"])
     problem = expect_problem(response, 422, "validation_error")
     assert loc in [e["loc"] for e in problem["errors"]]
-    assert components.users.get(bob.id) == bob
+    assert kit.stores.users.get(bob.id) == bob
 
 
 def test_patch_needs_a_json_object(
@@ -454,12 +472,13 @@ def test_patch_needs_a_json_object(
     expect_problem(client.patch(path, json=[], headers=admin["headers"]), 422, "validation_error")
 
 
+@EVERY_BACKEND
 def test_the_last_admin_cannot_be_deactivated_or_demoted(
     client: FlaskClient,
     admin: dict[str, Any],
     expect_problem: ExpectProblem,
     signed_in: SignedIn,
-    components: Components,
+    kit: Authkit,
 ) -> None:
     path = f"/auth/users/{admin['user']['id']}"
     for body in ({"is_active": False}, {"roles": ["user"]}, {"roles": [], "is_active": False}):
@@ -474,7 +493,7 @@ def test_the_last_admin_cannot_be_deactivated_or_demoted(
     ]
     # With a second active admin, root may step down.
     deputy = signed_in("deputy")
-    components.users.set_roles(deputy["user"]["id"], ["admin"])
+    kit.stores.users.set_roles(deputy["user"]["id"], ["admin"])
     response = client.patch(path, json={"roles": ["user"]}, headers=admin["headers"])
     assert response.status_code == 200
     deputy_headers = bearer(deputy["access_token"])
@@ -493,6 +512,7 @@ def test_the_last_admin_cannot_be_deactivated_or_demoted(
 # -- POST /auth/users/bulk --------------------------------------------------------------
 
 
+@EVERY_BACKEND
 def test_bulk_summary_with_duplicates_unknown_and_malformed_ids(
     client: FlaskClient, admin: dict[str, Any], seed_user: Seed, signed_in: SignedIn
 ) -> None:
@@ -531,6 +551,7 @@ def test_bulk_summary_with_duplicates_unknown_and_malformed_ids(
     assert listed == ["bert", "anna"]
 
 
+@EVERY_BACKEND
 def test_bulk_of_a_thousand_ids_is_accepted(client: FlaskClient, admin: dict[str, Any]) -> None:
     ids = [str(uuid.uuid4()) for _ in range(999)] + [admin["user"]["id"]]
     response = client.post(
@@ -571,12 +592,13 @@ def test_bulk_validation_errors_give_422(
     assert loc in [e["loc"] for e in problem["errors"]]
 
 
+@EVERY_BACKEND
 def test_bulk_cannot_remove_the_last_admin_and_changes_nothing(
     client: FlaskClient,
     admin: dict[str, Any],
     seed_user: Seed,
     expect_problem: ExpectProblem,
-    components: Components,
+    kit: Authkit,
 ) -> None:
     bob = seed_user("bob")
     response = client.post(
@@ -585,7 +607,7 @@ def test_bulk_cannot_remove_the_last_admin_and_changes_nothing(
         headers=admin["headers"],
     )
     assert expect_problem(response, 409, "conflict")["reason"] == "last_admin"
-    assert components.users.get(bob.id) == bob
+    assert kit.stores.users.get(bob.id) == bob
 
 
 # -- audit ----------------------------------------------------------------------------------
@@ -656,12 +678,15 @@ def test_reads_are_not_audited(
     assert not [e for e in read_log("auth.jsonl") if e["event"].startswith("admin.")]
 
 
-@SQLITE_ONLY
-def test_routes_exist_only_with_an_admin_service(
-    components: Components, admin: dict[str, Any]
+def test_the_user_routes_come_with_every_extension_unlike_logs_and_live(
+    kit: Authkit, admin: dict[str, Any]
 ) -> None:
-    """The adapter registers /auth/users only when given an AdminService."""
+    """``/auth/users`` and the MFA routes need no option; ``/admin/logs`` needs log
+    sources and ``/admin/ws`` live updates."""
     bare = Flask("bare")
-    AuthKit(bare, service=components.service, keys=components.keys)
-    response = bare.test_client().get("/auth/users", headers=admin["headers"])
-    assert response.status_code == 404
+    AuthKit(bare, kit)
+    client = bare.test_client()
+    assert list_users(client, admin).status_code == 200
+    assert client.post("/auth/mfa/totp/setup", headers=admin["headers"]).status_code == 200
+    assert client.get("/admin/logs", headers=admin["headers"]).status_code == 404
+    assert client.get("/admin/ws").status_code == 404

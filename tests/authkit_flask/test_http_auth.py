@@ -1,4 +1,9 @@
-"""The /auth endpoints of API.md over HTTP: every success and every error of the table."""
+"""The /auth endpoints of API.md over HTTP: every success and every error of the table.
+
+On memory stores; the tests whose answer rests on the stores (case-insensitive
+uniqueness, refresh-token families, session revocation) run on SQLite and
+PostgreSQL too.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import base64
 import json
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,8 +21,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from authkit import KeyStatus, SigningKey
-from flight_app.components import Components
+from authkit import Authkit, AuthkitConfig
+from authkit.keys import KeyStatus, SigningKey
 
 Register = Callable[..., TestResponse]
 Login = Callable[..., TestResponse]
@@ -38,8 +44,12 @@ PAIR_KEYS = {"access_token", "token_type", "expires_in", "refresh_token", "refre
 SECRET_PASSWORD = "s3cret-value-that-must-not-echo"
 
 
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-"""For tests of HTTP handling that never depends on the database backend."""
+EVERY_BACKEND = pytest.mark.parametrize(
+    "stores",
+    ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
+"""For answers that rest on what the stores enforce: memory, SQLite and PostgreSQL."""
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -98,7 +108,6 @@ def test_register_weak_password_lists_every_violated_rule_at_once(
     assert "abab" not in json.dumps(body)
 
 
-@SQLITE_ONLY
 def test_register_password_containing_the_username_is_weak(
     register: Register, expect_problem: ExpectProblem
 ) -> None:
@@ -108,7 +117,6 @@ def test_register_password_containing_the_username_is_weak(
     assert [error["code"] for error in body["errors"]] == ["contains_context_word"]
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("body", "locs"),
     [
@@ -157,7 +165,6 @@ def test_register_invalid_fields_give_422_validation_error_without_echoing_the_p
     assert SECRET_PASSWORD not in response.get_data(as_text=True)
 
 
-@SQLITE_ONLY
 def test_a_json_body_that_is_not_an_object_gives_422(
     client: FlaskClient, expect_problem: ExpectProblem
 ) -> None:
@@ -165,7 +172,6 @@ def test_a_json_body_that_is_not_an_object_gives_422(
     assert problem["errors"] == [{"loc": ["body"], "msg": problem["errors"][0]["msg"]}]
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize("path", ["/auth/register", "/auth/login", "/auth/refresh", "/auth/logout"])
 @pytest.mark.parametrize(
     ("data", "content_type"),
@@ -188,7 +194,6 @@ def test_unparseable_bodies_give_400_invalid_request(
     expect_problem(response, 400, "invalid_request")
 
 
-@SQLITE_ONLY
 def test_a_body_over_max_content_length_gives_413(
     make_app: Callable[..., Flask], expect_problem: ExpectProblem
 ) -> None:
@@ -199,6 +204,7 @@ def test_a_body_over_max_content_length_gives_413(
     assert "xxxx" not in response.get_data(as_text=True)
 
 
+@EVERY_BACKEND
 @pytest.mark.parametrize(
     ("username", "email"),
     [
@@ -220,9 +226,12 @@ def test_register_conflict_is_case_insensitive(
 
 
 def test_register_when_closed_gives_403_registration_closed(
-    make_app: Callable[..., Flask], register: Register, expect_problem: ExpectProblem
+    make_app: Callable[..., Flask],
+    config: AuthkitConfig,
+    register: Register,
+    expect_problem: ExpectProblem,
 ) -> None:
-    client = make_app(registration_open=False).test_client()
+    client = make_app(replace(config, registration_open=False)).test_client()
     expect_problem(register("alice", client=client), 403, "registration_closed")
 
 
@@ -241,7 +250,7 @@ def test_registration_is_limited_to_ten_per_address(
 
 
 def test_login_returns_a_token_pair_that_is_never_cached(
-    register: Register, login: Login, components: Components
+    register: Register, login: Login, kit: Authkit
 ) -> None:
     user = register("alice").get_json()
     response = login("alice")
@@ -257,7 +266,7 @@ def test_login_returns_a_token_pair_that_is_never_cached(
 
     header = jwt.get_unverified_header(pair["access_token"])
     assert header["typ"] == "at+jwt"
-    assert header["kid"] == components.keys.current().active.kid
+    assert header["kid"] == kit.keys.current().active.kid
     claims = jwt.decode(pair["access_token"], options={"verify_signature": False})
     assert {"iss", "aud", "sub", "exp", "iat", "jti", "roles"} <= claims.keys()
     assert claims["sub"] == user["id"]
@@ -265,13 +274,13 @@ def test_login_returns_a_token_pair_that_is_never_cached(
     assert claims["exp"] - claims["iat"] == 900
 
 
+@EVERY_BACKEND
 def test_login_accepts_the_email_in_any_case(register: Register, login: Login) -> None:
     register("alice", email="alice@example.com")
     assert login("ALICE@Example.com").status_code == 200
     assert login("  Alice ").status_code == 200
 
 
-@SQLITE_ONLY
 def test_login_missing_password_gives_422(
     client: FlaskClient, expect_problem: ExpectProblem
 ) -> None:
@@ -362,6 +371,7 @@ def test_refresh_rotates_the_pair(client: FlaskClient, signed_in: SignedIn) -> N
     assert third.status_code == 200
 
 
+@EVERY_BACKEND
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
     client: FlaskClient, signed_in: SignedIn, expect_problem: ExpectProblem
 ) -> None:
@@ -383,7 +393,6 @@ def test_another_sign_in_survives_a_reuse_in_a_different_family(
     assert refresh(client, other["refresh_token"]).status_code == 200
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize(
     "token",
     [
@@ -444,6 +453,7 @@ def test_logout_with_an_unknown_token_gives_401(
     expect_problem(response, 401, "invalid_token")
 
 
+@EVERY_BACKEND
 def test_logout_all_gives_204_and_ends_every_sign_in(
     client: FlaskClient, signed_in: SignedIn, login: Login, expect_problem: ExpectProblem
 ) -> None:
@@ -482,10 +492,12 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _claims(user_id: str, *, issued: int, lifetime: int = 900) -> dict[str, Any]:
+def _claims(
+    config: AuthkitConfig, user_id: str, *, issued: int, lifetime: int = 900
+) -> dict[str, Any]:
     return {
-        "iss": "flight-app",
-        "aud": "flight-app",
+        "iss": config.access_tokens.issuer,
+        "aud": config.access_tokens.audience,
         "sub": user_id,
         "iat": issued,
         "exp": issued + lifetime,
@@ -494,9 +506,9 @@ def _claims(user_id: str, *, issued: int, lifetime: int = 900) -> dict[str, Any]
     }
 
 
-def forge_authorization(kind: str, components: Components, pair: dict[str, Any]) -> str | None:
+def forge_authorization(kind: str, kit: Authkit, pair: dict[str, Any]) -> str | None:
     """An ``Authorization`` header value of the given kind of bad credential."""
-    key = components.keys.current().active
+    key = kit.keys.current().active
     headers = {"typ": "at+jwt", "kid": key.kid}
     user_id = pair["user"]["id"]
     now = int(time.time())
@@ -510,24 +522,27 @@ def forge_authorization(kind: str, components: Components, pair: dict[str, Any])
         return "Bearer not.a.jwt"
     if kind == "expired":
         token = jwt.encode(
-            _claims(user_id, issued=now - 3600), key.signing_key, key.alg, headers=headers
+            _claims(kit.config, user_id, issued=now - 3600),
+            key.signing_key,
+            key.alg,
+            headers=headers,
         )
         return f"Bearer {token}"
     if kind == "tampered":
         header, _payload, signature = pair["access_token"].split(".")
-        return f"Bearer {header}.{_b64(_claims(user_id, issued=now))}.{signature}"
+        return f"Bearer {header}.{_b64(_claims(kit.config, user_id, issued=now))}.{signature}"
     if kind == "wrong-key":
         other = SigningKey.generate(key.alg, created_at=datetime.now(UTC), status=KeyStatus.ACTIVE)
         token = jwt.encode(
-            _claims(user_id, issued=now), other.signing_key, key.alg, headers=headers
+            _claims(kit.config, user_id, issued=now), other.signing_key, key.alg, headers=headers
         )
         return f"Bearer {token}"
     if kind == "alg-none":
-        token = jwt.encode(_claims(user_id, issued=now), "", "none", headers=headers)
+        token = jwt.encode(_claims(kit.config, user_id, issued=now), "", "none", headers=headers)
         return f"Bearer {token}"
     if kind == "unknown-kid":
         token = jwt.encode(
-            _claims(user_id, issued=now),
+            _claims(kit.config, user_id, issued=now),
             key.signing_key,
             key.alg,
             headers={"typ": "at+jwt", "kid": "no-such-kid"},
@@ -536,7 +551,6 @@ def forge_authorization(kind: str, components: Components, pair: dict[str, Any])
     raise AssertionError(kind)
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize(
     "kind",
     [
@@ -553,13 +567,13 @@ def forge_authorization(kind: str, components: Components, pair: dict[str, Any])
 )
 def test_me_refuses_bad_tokens_with_401_and_www_authenticate(
     client: FlaskClient,
-    components: Components,
+    kit: Authkit,
     signed_in: SignedIn,
     expect_problem: ExpectProblem,
     kind: str,
 ) -> None:
     pair = signed_in("alice")
-    authorization = forge_authorization(kind, components, pair)
+    authorization = forge_authorization(kind, kit, pair)
     headers = {} if authorization is None else {"Authorization": authorization}
     response = client.get("/auth/me", headers=headers)
     expect_problem(response, 401, "invalid_token")
@@ -649,7 +663,6 @@ def test_password_change_needs_a_bearer_token_and_both_fields(
     assert password not in missing.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_missing_credentials_get_a_challenge_without_an_error_code(
     client: FlaskClient, expect_problem: ExpectProblem
 ) -> None:
@@ -662,6 +675,7 @@ def test_missing_credentials_get_a_challenge_without_an_error_code(
     assert bad.headers["WWW-Authenticate"] == 'Bearer error="invalid_token"'
 
 
+@EVERY_BACKEND
 def test_a_revoked_session_stops_its_access_tokens_at_once(
     client: FlaskClient,
     signed_in: SignedIn,

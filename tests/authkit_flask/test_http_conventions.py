@@ -1,5 +1,8 @@
 """API.md's conventions: problem details, request and trace ids, headers, health, JWKS,
-client addresses behind proxies, and what reaches the audit and system logs."""
+client addresses behind proxies, and what reaches the audit and system logs.
+
+On memory stores; readiness also on SQLite, PostgreSQL and a database that cannot answer.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +17,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from authkit import AuthkitConfig
 from authkit.audit import Pseudonymizer
-from flight_app.app import create_app, get_components
-from flight_app.settings import DEV_PSEUDONYM_KEY
 
 Register = Callable[..., TestResponse]
 Login = Callable[..., TestResponse]
@@ -28,11 +30,11 @@ REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 TRACEPARENT = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
 WRONG_PASSWORD = "a-wrong-password-123"
-PSEUDONYMS = Pseudonymizer(DEV_PSEUDONYM_KEY.encode())  # APP_ENV=test keeps the dev key
 
 
-SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-"""For tests of HTTP handling that never depends on the database backend."""
+def pseudonyms(config: AuthkitConfig) -> Pseudonymizer:
+    """The pseudonyms the app's audit log uses (keyed by the core config)."""
+    return Pseudonymizer(config.pseudonym_key())
 
 
 def sample_responses(client: FlaskClient, signed_in: SignedIn) -> Iterator[TestResponse]:
@@ -59,7 +61,6 @@ def sample_responses(client: FlaskClient, signed_in: SignedIn) -> Iterator[TestR
 # -- problem details ------------------------------------------------------------------
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize(
     ("method", "path", "kwargs", "status", "code"),
     [
@@ -93,14 +94,12 @@ def test_every_error_is_problem_json(
     assert body["trace_id"] == response.headers["X-Request-ID"]
 
 
-@SQLITE_ONLY
 def test_404_for_an_unknown_route_is_problem_json(
     client: FlaskClient, expect_problem: ExpectProblem
 ) -> None:
     expect_problem(client.get("/definitely/not/here"), 404, "not_found")
 
 
-@SQLITE_ONLY
 def test_405_for_a_wrong_method_is_problem_json_with_allow(
     client: FlaskClient, expect_problem: ExpectProblem
 ) -> None:
@@ -123,7 +122,6 @@ def test_every_response_has_a_request_id_and_nosniff(
     assert {200, 204, 400, 401, 404, 405, 413, 422} <= statuses
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize("incoming", ["abc", "A.b_c-1", "x" * 128, "0"])
 def test_a_valid_incoming_request_id_is_echoed_and_used_as_trace_id(
     client: FlaskClient, incoming: str
@@ -133,7 +131,6 @@ def test_a_valid_incoming_request_id_is_echoed_and_used_as_trace_id(
     assert response.get_json(force=True)["trace_id"] == incoming
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize(
     "incoming",
     [
@@ -152,19 +149,16 @@ def test_an_invalid_incoming_request_id_is_replaced(client: FlaskClient, incomin
     assert REQUEST_ID.fullmatch(echoed)
 
 
-@SQLITE_ONLY
 def test_an_empty_request_id_is_replaced(client: FlaskClient) -> None:
     response = client.get("/health/live", headers={"X-Request-ID": ""})
     assert REQUEST_ID.fullmatch(response.headers["X-Request-ID"])
 
 
-@SQLITE_ONLY
 def test_fresh_request_ids_differ(client: FlaskClient) -> None:
     ids = {client.get("/health/live").headers["X-Request-ID"] for _ in range(5)}
     assert len(ids) == 5
 
 
-@SQLITE_ONLY
 def test_the_trace_id_of_a_traceparent_is_the_trace_id(client: FlaskClient) -> None:
     response = client.get("/nowhere", headers={"traceparent": TRACEPARENT})
     assert response.get_json(force=True)["trace_id"] == TRACE_ID
@@ -173,7 +167,6 @@ def test_the_trace_id_of_a_traceparent_is_the_trace_id(client: FlaskClient) -> N
     assert both.get_json(force=True)["trace_id"] == TRACE_ID
 
 
-@SQLITE_ONLY
 @pytest.mark.parametrize(
     "traceparent",
     [
@@ -190,13 +183,17 @@ def test_an_invalid_traceparent_is_ignored(client: FlaskClient, traceparent: str
 # -- health ---------------------------------------------------------------------------
 
 
-@SQLITE_ONLY
 def test_live_answers_200(client: FlaskClient) -> None:
     response = client.get("/health/live")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok"}
 
 
+@pytest.mark.parametrize(
+    "stores",
+    ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 def test_ready_answers_200_when_the_database_answers(client: FlaskClient) -> None:
     response = client.get("/health/ready")
     assert response.status_code == 200
@@ -215,19 +212,10 @@ def test_ready_answers_200_when_the_database_answers(client: FlaskClient) -> Non
     ],
 )
 def test_ready_answers_503_naming_the_database_when_it_is_unreachable(
-    app_env: None,
-    tmp_path: Path,
-    provision_keyring: Callable[[], Path],
-    broken_url: str,
+    make_app: Callable[..., Flask], tmp_path: Path, broken_url: str
 ) -> None:
-    provision_keyring()
-    app = create_app(
-        instance_path=tmp_path / "instance", database_url=broken_url.format(tmp=tmp_path)
-    )
-    try:
-        response = app.test_client().get("/health/ready")
-    finally:
-        get_components(app).close()
+    app = make_app(stores=broken_url.format(tmp=tmp_path))
+    response = app.test_client().get("/health/ready")
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "unavailable"
@@ -240,9 +228,8 @@ def test_ready_answers_503_naming_the_database_when_it_is_unreachable(
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "k", "oth"}
 
 
-@SQLITE_ONLY
 def test_jwks_publishes_only_public_keys_with_a_max_age(
-    client: FlaskClient, signed_in: SignedIn
+    client: FlaskClient, signed_in: SignedIn, config: AuthkitConfig
 ) -> None:
     response = client.get("/.well-known/jwks.json")
     assert response.status_code == 200
@@ -263,15 +250,20 @@ def test_jwks_publishes_only_public_keys_with_a_max_age(
     kid = jwt.get_unverified_header(token)["kid"]
     [jwk] = [key for key in keys if key["kid"] == kid]
     public = jwt.PyJWK(jwk).key
-    claims = jwt.decode(token, public, algorithms=[jwk["alg"]], audience="flight-app")
-    assert claims["iss"] == "flight-app"
+    tokens = config.access_tokens
+    claims = jwt.decode(token, public, algorithms=[jwk["alg"]], audience=tokens.audience)
+    assert claims["iss"] == tokens.issuer
 
 
 # -- client address -------------------------------------------------------------------
 
 
 def test_a_forged_x_forwarded_for_is_ignored_without_trusted_proxies(
-    register: Register, login: Login, read_log: ReadLog, expect_problem: ExpectProblem
+    register: Register,
+    login: Login,
+    read_log: ReadLog,
+    expect_problem: ExpectProblem,
+    config: AuthkitConfig,
 ) -> None:
     register("alice")
     for n in range(5):
@@ -280,7 +272,7 @@ def test_a_forged_x_forwarded_for_is_ignored_without_trusted_proxies(
     forged = {"X-Forwarded-For": "192.0.2.200"}
     expect_problem(login("alice", WRONG_PASSWORD, headers=forged), 429, "too_many_attempts")
     clients = {e["client"] for e in read_log("auth.jsonl") if e["event"].startswith("login")}
-    assert clients == {PSEUDONYMS.pseudonymize("127.0.0.1", kind="ip")}
+    assert clients == {pseudonyms(config).pseudonymize("127.0.0.1", kind="ip")}
 
 
 def test_x_forwarded_for_is_honoured_with_one_trusted_proxy(
@@ -289,6 +281,7 @@ def test_x_forwarded_for_is_honoured_with_one_trusted_proxy(
     login: Login,
     read_log: ReadLog,
     expect_problem: ExpectProblem,
+    config: AuthkitConfig,
 ) -> None:
     client = make_app(trusted_proxies=1).test_client()
     register("alice", client=client)
@@ -299,7 +292,7 @@ def test_x_forwarded_for_is_honoured_with_one_trusted_proxy(
         response = login("alice", WRONG_PASSWORD, client=client, headers=headers)
         expect_problem(response, 401, "invalid_credentials")
     clients = [e["client"] for e in read_log("auth.jsonl") if e["event"] == "login"]
-    assert clients == [PSEUDONYMS.pseudonymize(a, kind="ip") for a in addresses]
+    assert clients == [pseudonyms(config).pseudonymize(a, kind="ip") for a in addresses]
 
     same = {"X-Forwarded-For": addresses[0]}
     for _ in range(4):
@@ -316,6 +309,7 @@ def test_x_forwarded_for_is_honoured_with_one_trusted_proxy(
 # -- logs -----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("system_log")
 def test_the_trace_id_of_a_request_is_on_its_audit_and_system_log_lines(
     client: FlaskClient, register: Register, read_log: ReadLog, password: str
 ) -> None:
@@ -345,7 +339,7 @@ def test_audit_lines_never_hold_the_email_address_password_or_tokens(
     register: Register,
     login: Login,
     read_log: ReadLog,
-    instance_path: Path,
+    audit_path: Path,
     password: str,
 ) -> None:
     register("alice", email="Alice.Liddell@Example.com")
@@ -365,7 +359,7 @@ def test_audit_lines_never_hold_the_email_address_password_or_tokens(
     assert {"register", "login", "token.refresh", "token.reuse_detected"} <= {
         e["event"] for e in events
     }
-    text = (instance_path / "auth.jsonl").read_text("utf-8").casefold()
+    text = audit_path.read_text("utf-8").casefold()
     forbidden = [
         "alice.liddell@example.com",
         "alice.liddell",

@@ -1,15 +1,17 @@
-"""The MFA rows of API.md over HTTP, on the reference app (SQLite, and PostgreSQL when set).
+"""The MFA rows of API.md over HTTP, on memory stores (single use of codes, also between
+workers, on SQLite and PostgreSQL too).
 
-TOTP time is pinned: the ``mfa_clock`` fixture puts one ``FrozenClock`` into every
-app's ``MfaService`` (and its ``Totp``), so codes computed with pyotp for a chosen
-step never straddle a 30 s boundary. Access tokens keep the real clock. Two apps
-made with ``make_app()`` on one database stand for two gunicorn workers.
+TOTP time is pinned: each app is built with one ``FrozenClock`` (the ``codes``
+fixture's), so codes computed with pyotp for a chosen step never straddle a 30 s
+boundary. Two apps made with ``make_app()`` on one store set stand for two
+gunicorn workers.
 """
 
 from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,10 +21,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from authkit import AuthkitConfig, MfaConfig
 from authkit.clock import FrozenClock
 from authkit.mfa import PERIOD
-from flight_app.app import get_components
-from flight_app.components import SERVICE_NAME
+from authkit_flask import get_state
 
 ExpectProblem = Callable[[TestResponse, int, str], dict[str, Any]]
 Register = Callable[..., TestResponse]
@@ -33,6 +35,11 @@ NEW_PASSWORD = "amber-glacier-4-compasses"
 SETUP = "/auth/mfa/totp/setup"
 ENABLE = "/auth/mfa/totp/enable"
 DISABLE = "/auth/mfa/totp/disable"
+EVERY_BACKEND = pytest.mark.parametrize(
+    "stores",
+    ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+    indirect=True,
+)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -40,20 +47,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 class Codes:
-    """A frozen TOTP clock shared by apps, and pyotp codes for its steps."""
+    """A frozen clock for the apps' cores, and pyotp codes for its steps."""
 
     def __init__(self) -> None:
         now = datetime.now(UTC)
         # Mid-step, like a real user who is not racing the boundary.
         start = (int(now.timestamp()) // PERIOD) * PERIOD + PERIOD // 2
         self.clock = FrozenClock(datetime.fromtimestamp(start, UTC))
-
-    def attach(self, app: Flask) -> Flask:
-        mfa = get_components(app).service.mfa
-        assert mfa is not None
-        mfa.clock = self.clock
-        mfa.totp._clock = self.clock
-        return app
 
     @property
     def step(self) -> int:
@@ -71,11 +71,15 @@ class Codes:
 
 
 @pytest.fixture
-def codes(app: Flask) -> Codes:
-    """The default app's TOTP clock, frozen mid-step."""
-    frozen = Codes()
-    frozen.attach(app)
-    return frozen
+def codes() -> Codes:
+    """The TOTP clock of the default app, frozen mid-step."""
+    return Codes()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], codes: Codes) -> Flask:
+    """The default app, its core on the ``codes`` clock."""
+    return make_app(clock=codes.clock)
 
 
 def setup_totp(client: FlaskClient, token: str) -> str:
@@ -104,7 +108,7 @@ def sign_in(client: FlaskClient, username: str = "alice", **second_factor: str) 
 def make_admin(
     app: Flask, username: str = "root", roles: tuple[str, ...] = ("admin", "user")
 ) -> None:
-    get_components(app).service.create_user(
+    get_state(app).kit.auth.create_user(
         username=username, email=f"{username}@example.com", password=PASSWORD, roles=roles
     )
 
@@ -113,8 +117,9 @@ def make_admin(
 
 
 def test_setup_returns_a_secret_and_an_otpauth_uri_not_to_be_cached(
-    client: FlaskClient, signed_in: SignedIn, codes: Codes
+    client: FlaskClient, signed_in: SignedIn, config: AuthkitConfig
 ) -> None:
+    """The label and issuer are the service's name unless ``MfaConfig.issuer`` says otherwise."""
     pair = signed_in("alice")
     response = client.post(SETUP, headers=bearer(pair["access_token"]))
     assert response.status_code == 200
@@ -123,10 +128,23 @@ def test_setup_returns_a_secret_and_an_otpauth_uri_not_to_be_cached(
     assert "no-store" in response.headers["Cache-Control"]
     uri = urllib.parse.urlsplit(body["otpauth_uri"])
     assert (uri.scheme, uri.netloc) == ("otpauth", "totp")
-    assert urllib.parse.unquote(uri.path) == f"/{SERVICE_NAME}:alice"
+    assert urllib.parse.unquote(uri.path) == f"/{config.service_name}:alice"
     query = urllib.parse.parse_qs(uri.query)
     assert query["secret"] == [body["secret"]]
-    assert query["issuer"] == [SERVICE_NAME]
+    assert query["issuer"] == [config.service_name]
+
+
+def test_setup_names_the_configured_issuer(
+    make_app: Callable[..., Flask], config: AuthkitConfig, register: Register
+) -> None:
+    client = make_app(replace(config, mfa=MfaConfig(issuer="Example Air"))).test_client()
+    register("alice", client=client)
+    token = sign_in(client).get_json()["access_token"]
+    response = client.post(SETUP, headers=bearer(token))
+    assert response.status_code == 200
+    uri = urllib.parse.urlsplit(response.get_json()["otpauth_uri"])
+    assert urllib.parse.unquote(uri.path) == "/Example Air:alice"
+    assert urllib.parse.parse_qs(uri.query)["issuer"] == ["Example Air"]
 
 
 def test_setup_needs_a_bearer_token(client: FlaskClient, expect_problem: ExpectProblem) -> None:
@@ -310,6 +328,7 @@ def test_brute_force_on_codes_at_enable_is_429(
     expect_problem(response, 429, "too_many_attempts")
 
 
+@EVERY_BACKEND
 def test_an_admin_with_mfa_cannot_sign_in_without_a_valid_unused_code(
     app: Flask, client: FlaskClient, codes: Codes, expect_problem: ExpectProblem
 ) -> None:
@@ -332,13 +351,14 @@ def test_an_admin_with_mfa_cannot_sign_in_without_a_valid_unused_code(
     assert sign_in(client, "root", otp=codes.now(secret)).status_code == 200
 
 
+@EVERY_BACKEND
 def test_a_code_replayed_to_a_second_worker_is_refused(
     make_app: Callable[..., Flask], expect_problem: ExpectProblem
 ) -> None:
     """Two apps on one database: a code used on one is refused by the other."""
     codes = Codes()
-    worker_a = codes.attach(make_app())
-    worker_b = codes.attach(make_app())
+    worker_a = make_app(clock=codes.clock)
+    worker_b = make_app(clock=codes.clock)
     client_a, client_b = worker_a.test_client(), worker_b.test_client()
     register = {"username": "alice", "email": "alice@example.com", "password": PASSWORD}
     assert client_a.post("/auth/register", json=register).status_code == 201
@@ -356,20 +376,13 @@ def test_a_code_replayed_to_a_second_worker_is_refused(
 # -- roles that must enrol ------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("configured_by", ["override", "environment"])
 def test_an_admin_must_enrol_before_using_other_endpoints(
-    make_app: Callable[..., Flask],
-    monkeypatch: pytest.MonkeyPatch,
-    expect_problem: ExpectProblem,
-    configured_by: str,
+    make_app: Callable[..., Flask], config: AuthkitConfig, expect_problem: ExpectProblem
 ) -> None:
-    if configured_by == "override":
-        app = make_app(mfa_required_roles=["admin"])
-    else:
-        monkeypatch.setenv("FLIGHT_APP_MFA_REQUIRED_ROLES", "admin,ops")
-        app = make_app()
     codes = Codes()
-    codes.attach(app)
+    app = make_app(
+        replace(config, mfa=MfaConfig(required_roles=frozenset({"admin"}))), clock=codes.clock
+    )
     client = app.test_client()
     make_admin(app)
     change = {"current_password": PASSWORD, "new_password": NEW_PASSWORD}
@@ -398,11 +411,10 @@ def test_an_admin_must_enrol_before_using_other_endpoints(
     assert response.status_code == 204
 
 
-def test_the_environment_list_covers_every_named_role(
-    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch, expect_problem: ExpectProblem
+def test_every_required_role_must_enrol_and_other_roles_need_not(
+    make_app: Callable[..., Flask], config: AuthkitConfig, expect_problem: ExpectProblem
 ) -> None:
-    monkeypatch.setenv("FLIGHT_APP_MFA_REQUIRED_ROLES", "admin,ops")
-    app = make_app()
+    app = make_app(replace(config, mfa=MfaConfig(required_roles=frozenset({"admin", "ops"}))))
     client = app.test_client()
     make_admin(app, "operator", roles=("ops", "user"))
     make_admin(app, "plain", roles=("user",))

@@ -3,6 +3,11 @@
 Tokens signed before ``flight-app keys rotate`` keep verifying on every worker,
 tokens signed after carry the new ``kid``, and JWKS lists both keys during the
 dual-key window; ``keys retire`` after the window removes the old one.
+
+Access tokens live 10 minutes here, so no token can expire however slow the
+machine is. The window is not waited out: the test moves the key's demotion time
+(the creation time of the key that replaced it) back by the window in the ring
+file, ageing every key alike, which is what the passing of that time would do.
 """
 
 from __future__ import annotations
@@ -15,16 +20,20 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from authkit.keys import KeyRing, KeyRingFile
+
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "violet marmalade drifts at noon"
-TTL = 12  # seconds: short access tokens so the retire window passes during the test
+TTL = 600  # seconds: far longer than the test, so load cannot expire a token
 
 
 def _kid(token: str) -> str:
@@ -33,7 +42,7 @@ def _kid(token: str) -> str:
     return str(data["kid"])
 
 
-def _cli(server: Any, *args: str) -> str:
+def _cli(server: Any, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLIGHT_APP_")}
     env.update(
         {
@@ -43,14 +52,22 @@ def _cli(server: Any, *args: str) -> str:
             "FLIGHT_APP_CLOCK_SKEW": "0",
         }
     )
-    result = subprocess.run(
+    return subprocess.run(
         [str(Path(sys.executable).with_name("flight-app")), "keys", *args],
         env=env,
         capture_output=True,
         text=True,
-        check=True,
+        check=check,
     )
-    return result.stdout
+
+
+def _age_the_ring(path: Path, *, seconds: int) -> None:
+    """Move every key's creation (and so every demotion) ``seconds`` into the past."""
+    file = KeyRingFile(path)
+    with file.locked():
+        ring = file.load()
+        aged = (replace(k, created_at=k.created_at - timedelta(seconds=seconds)) for k in ring.keys)
+        file.save(KeyRing(tuple(aged)))
 
 
 def _worker_pids(master: int) -> set[int]:
@@ -91,7 +108,6 @@ def test_rotate_and_retire_without_failures_or_restarts(start_server: Callable[.
     thread.start()
     try:
         _cli(server, "rotate")
-        rotated_at = time.monotonic()
         time.sleep(1.5)  # workers check the ring file at most once a second
         new_token = client.post("/auth/login", json=creds).json()["access_token"]
         new_kid = _kid(new_token)
@@ -111,9 +127,13 @@ def test_rotate_and_retire_without_failures_or_restarts(start_server: Callable[.
     assert failures == []
     assert len(answered) > 20  # the hammer really ran across the rotation
 
-    # The dual-key window (the access-token lifetime) passes since the rotation.
-    time.sleep(max(0.0, rotated_at + TTL + 0.5 - time.monotonic()))
-    assert "Retired 1 key(s)" in _cli(server, "retire")
+    # Inside the dual-key window the old key cannot be retired by name ...
+    refused = _cli(server, "retire", "--kid", old_kid, check=False)
+    assert refused.returncode == 2
+    assert "window has not passed" in refused.stderr
+    # ... and once the window has passed since its demotion, it is.
+    _age_the_ring(server.instance / "keyring.json", seconds=TTL + 1)
+    assert "Retired 1 key(s)" in _cli(server, "retire").stdout
     time.sleep(1.5)
     jwks = client.get("/.well-known/jwks.json").json()
     assert [k["kid"] for k in jwks["keys"]] == [new_kid]

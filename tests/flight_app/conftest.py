@@ -26,7 +26,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import update
 from werkzeug.test import TestResponse
 
-from authkit import KeyRing
+from authkit.keys import KeyRing
 from authkit.storage import users as users_table
 from flight_app import migrate
 from flight_app.app import create_app, get_components

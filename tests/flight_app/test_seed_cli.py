@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy
 
-from authkit import InvalidCredentials
+from authkit.errors import InvalidCredentials
 from flight_app import cli, migrate
 from flight_app.components import Components, build_components
 from flight_app.seed import seed
@@ -76,18 +76,18 @@ def test_seed_is_idempotent(
     components_for: Callable[..., Components], migrated_database_url: str
 ) -> None:
     components = components_for(database_url=migrated_database_url)
-    first = seed(components.settings, components.service, components.users)
+    first = seed(components.settings, components.kit)
     assert first.created == ["admin"]
     assert first.skipped == []
-    admin = components.users.find_by_login("admin")
+    admin = components.kit.stores.users.find_by_login("admin")
     assert admin is not None
     assert set(admin.roles) == {"admin", "user"}
 
-    second = seed(components.settings, components.service, components.users)
+    second = seed(components.settings, components.kit)
     assert second.created == []
     assert second.skipped == ["admin"]
     assert second.generated_passwords == {}
-    assert components.users.count_active() == 1
+    assert components.kit.stores.users.count_active() == 1
 
 
 def test_seed_takes_the_admin_from_the_environment(
@@ -98,11 +98,11 @@ def test_seed_takes_the_admin_from_the_environment(
     monkeypatch.setenv("FLIGHT_APP_ADMIN_USERNAME", "ops.chief")
     monkeypatch.setenv("FLIGHT_APP_ADMIN_PASSWORD", ADMIN_PASSWORD)
     components = components_for(database_url=migrated_database_url)
-    report = seed(components.settings, components.service, components.users)
+    report = seed(components.settings, components.kit)
     assert report.created == ["ops.chief"]
     assert report.generated_passwords == {}
-    assert components.users.find_by_login("admin") is None
-    pair = components.service.login(
+    assert components.kit.stores.users.find_by_login("admin") is None
+    pair = components.kit.auth.login(
         identifier="ops.chief", password=ADMIN_PASSWORD, address="127.0.0.1"
     )
     assert "admin" in pair.user.roles
@@ -115,8 +115,8 @@ def test_the_demo_user_is_seeded_in_dev_only(
     tmp_path: Path,
 ) -> None:
     in_test = components_for(database_url=migrated_database_url, demo_user=True)
-    assert seed(in_test.settings, in_test.service, in_test.users).created == ["admin"]
-    assert in_test.users.find_by_login("demo") is None
+    assert seed(in_test.settings, in_test.kit).created == ["admin"]
+    assert in_test.kit.stores.users.find_by_login("demo") is None
 
     monkeypatch.setenv("APP_ENV", "dev")
     dev_url = f"sqlite:///{tmp_path / 'dev.db'}"
@@ -124,9 +124,9 @@ def test_the_demo_user_is_seeded_in_dev_only(
     in_dev = components_for(database_url=dev_url)
     assert in_dev.settings.app_env == "dev"
     assert in_dev.settings.demo_user is True
-    report = seed(in_dev.settings, in_dev.service, in_dev.users)
+    report = seed(in_dev.settings, in_dev.kit)
     assert report.created == ["admin", "demo"]
-    demo = in_dev.users.find_by_login("demo")
+    demo = in_dev.kit.stores.users.find_by_login("demo")
     assert demo is not None
     assert demo.roles == ("user",)
 
@@ -160,7 +160,9 @@ def test_a_generated_admin_password_is_printed_once_and_never_logged(
     settings = load_settings(instance_path=instance_path, database_url=migrated_database_url)
     components = build_components(settings)
     try:
-        pair = components.service.login(identifier="admin", password=generated, address="127.0.0.1")
+        pair = components.kit.auth.login(
+            identifier="admin", password=generated, address="127.0.0.1"
+        )
         assert pair.user.username == "admin"
     finally:
         components.close()
@@ -204,7 +206,7 @@ def test_purge_tokens_removes_only_dead_refresh_tokens(
     assert settings.instance_path == instance_path
     components = build_components(settings)
     try:
-        service = components.service
+        service = components.kit.auth
         ended = service.login(identifier="admin", password=ADMIN_PASSWORD, address="127.0.0.1")
         live = service.login(identifier="admin", password=ADMIN_PASSWORD, address="127.0.0.1")
         service.logout(refresh_token=ended.refresh_token, address="127.0.0.1")

@@ -262,9 +262,11 @@ def test_file_variable_overrides_env(
     config_dir: Path,
     secret_file: Callable[[str, str], Path],
 ) -> None:
-    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY", "from-env")
-    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(secret_file("key", "from-file\n")))
-    assert load_settings().secret_key.get_secret_value() == "from-file"
+    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY", "secret-from-the-environment")
+    monkeypatch.setenv(
+        "FLIGHT_APP_SECRET_KEY_FILE", str(secret_file("key", "secret-from-a-file\n"))
+    )
+    assert load_settings().secret_key.get_secret_value() == "secret-from-a-file"
 
 
 def test_file_variable_works_for_any_setting(
@@ -294,28 +296,28 @@ def test_file_content_loses_only_its_trailing_newline(
 def test_missing_file_variable_is_an_error_naming_it(
     monkeypatch: pytest.MonkeyPatch, config_dir: Path, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY", "from-env")
+    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY", "secret-from-the-environment")
     monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(tmp_path / "nope"))
     with pytest.raises(SettingsError, match="FLIGHT_APP_SECRET_KEY_FILE") as caught:
         load_settings()
     assert caught.value.variables == ("FLIGHT_APP_SECRET_KEY_FILE",)
-    assert "from-env" not in str(caught.value)
+    assert "secret-from-the-environment" not in str(caught.value)
 
 
 def test_secrets_dir_overrides_env(
     monkeypatch: pytest.MonkeyPatch, config_dir: Path, secrets_dir: Path
 ) -> None:
     """Files are named like the field, in lower case, with no prefix."""
-    (secrets_dir / "pseudonym_key").write_text("from-dir\n", encoding="utf-8")
+    (secrets_dir / "pseudonym_key").write_text("secret-from-the-secrets-dir\n", encoding="utf-8")
     (secrets_dir / "unrelated").write_text("ignored", encoding="utf-8")
-    monkeypatch.setenv("FLIGHT_APP_PSEUDONYM_KEY", "from-env")
-    assert load_settings().pseudonym_key.get_secret_value() == "from-dir"
+    monkeypatch.setenv("FLIGHT_APP_PSEUDONYM_KEY", "secret-from-the-environment")
+    assert load_settings().pseudonym_key.get_secret_value() == "secret-from-the-secrets-dir"
 
 
 def test_secrets_dir_overrides_toml(write_config: WriteConfig, secrets_dir: Path) -> None:
     write_config('admin_username = "from-toml"\n')
-    (secrets_dir / "admin_username").write_text("from-dir", encoding="utf-8")
-    assert load_settings().admin_username == "from-dir"
+    (secrets_dir / "admin_username").write_text("secret-from-the-secrets-dir", encoding="utf-8")
+    assert load_settings().admin_username == "secret-from-the-secrets-dir"
 
 
 def test_file_variable_beats_secrets_dir(
@@ -324,9 +326,9 @@ def test_file_variable_beats_secrets_dir(
     secrets_dir: Path,
     secret_file: Callable[[str, str], Path],
 ) -> None:
-    (secrets_dir / "secret_key").write_text("from-dir", encoding="utf-8")
-    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(secret_file("k", "from-file")))
-    assert load_settings().secret_key.get_secret_value() == "from-file"
+    (secrets_dir / "secret_key").write_text("secret-from-the-secrets-dir", encoding="utf-8")
+    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(secret_file("k", "secret-from-a-file")))
+    assert load_settings().secret_key.get_secret_value() == "secret-from-a-file"
 
 
 def test_missing_secrets_dir_is_an_error(
@@ -343,11 +345,11 @@ def test_overrides_beat_secret_files(
     secrets_dir: Path,
     secret_file: Callable[[str, str], Path],
 ) -> None:
-    (secrets_dir / "pseudonym_key").write_text("from-dir", encoding="utf-8")
-    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(secret_file("k", "from-file")))
-    s = load_settings(secret_key="override-1", pseudonym_key="override-2")
-    assert s.secret_key.get_secret_value() == "override-1"
-    assert s.pseudonym_key.get_secret_value() == "override-2"
+    (secrets_dir / "pseudonym_key").write_text("secret-from-the-secrets-dir", encoding="utf-8")
+    monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(secret_file("k", "secret-from-a-file")))
+    s = load_settings(secret_key="override-secret-key-1", pseudonym_key="override-pseudonym-key-2")
+    assert s.secret_key.get_secret_value() == "override-secret-key-1"
+    assert s.pseudonym_key.get_secret_value() == "override-pseudonym-key-2"
 
 
 # --- validation ---------------------------------------------------------------------
@@ -527,13 +529,15 @@ def test_prod_accepts_secrets_from_files(
 ) -> None:
     monkeypatch.setenv("FLIGHT_APP_SECRET_KEY", DEV_SECRET_KEY)
     monkeypatch.setenv("FLIGHT_APP_MFA_ENCRYPTION_KEY", "")
-    (secrets_dir / "mfa_encryption_key").write_text("mfa-from-dir\n", encoding="utf-8")
+    (secrets_dir / "mfa_encryption_key").write_text(
+        "mfa-key-from-the-secrets-dir\n", encoding="utf-8"
+    )
     path = secret_file("secret_key", "a-real-production-secret\n")
     monkeypatch.setenv("FLIGHT_APP_SECRET_KEY_FILE", str(path))
     s = load_settings()
     assert s.secret_key.get_secret_value() == "a-real-production-secret"
     assert s.mfa_encryption_key is not None
-    assert s.mfa_encryption_key.get_secret_value() == "mfa-from-dir"
+    assert s.mfa_encryption_key.get_secret_value() == "mfa-key-from-the-secrets-dir"
 
 
 # --- secrets never leak ------------------------------------------------------------------

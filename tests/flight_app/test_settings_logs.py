@@ -13,8 +13,7 @@ from flask import Flask
 from authkit.audit import RotatingJsonlHandler, RotationPolicy
 from flight_app.app import get_components
 from flight_app.live_setup import max_live_clients
-from flight_app.settings import SECONDS_PER_DAY, Settings
-from flight_app.settings import SettingsError, load_settings
+from flight_app.settings import SECONDS_PER_DAY, Settings, SettingsError, load_settings
 
 
 @pytest.fixture

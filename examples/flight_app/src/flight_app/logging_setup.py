@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from authkit.audit import RotatingJsonlHandler
-from authkit_flask import JsonFormatter, TraceIdFilter
+from authkit.audit import JsonLineFormatter, RotatingJsonlHandler
+from authkit_flask import TraceIdFilter
 from flight_app.settings import Settings
 
 _MARKER = "_flight_app_handler"
@@ -22,7 +22,7 @@ def configure_logging(settings: Settings) -> None:
     if any(getattr(h, _MARKER, False) for h in root.handlers):
         return
     settings.effective_log_dir.mkdir(parents=True, exist_ok=True)
-    formatter = JsonFormatter()
+    formatter = JsonLineFormatter()
     trace = TraceIdFilter()
     file_handler = RotatingJsonlHandler(
         settings.effective_log_dir / "system.jsonl",

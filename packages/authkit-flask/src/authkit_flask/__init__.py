@@ -11,7 +11,7 @@ from authkit_flask.decorators import (
 )
 from authkit_flask.extension import DEFAULT_CSP, AuthKit
 from authkit_flask.live import LiveUpdates
-from authkit_flask.log_format import JsonFormatter, TraceIdFilter
+from authkit_flask.log_format import TraceIdFilter
 from authkit_flask.problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem
 from authkit_flask.request_context import current_trace_id
 from authkit_flask.responses import rfc3339, user_json
@@ -28,7 +28,6 @@ __all__ = [
     "STATUS_BY_CODE",
     "AuthKit",
     "AuthKitState",
-    "JsonFormatter",
     "LiveUpdates",
     "TraceIdFilter",
     "__version__",

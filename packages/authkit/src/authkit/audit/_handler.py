@@ -17,14 +17,19 @@ from authkit.audit._rotation import RotatingFileWriter, RotationPolicy
 from authkit.clock import Clock, SystemClock
 
 _SYSTEM_CLOCK = SystemClock()
+_STANDARD_ATTRS = frozenset(
+    logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
+    | {"message", "asctime", "trace_id"}
+)
 
 
 class JsonLineFormatter(logging.Formatter):
-    """One JSON object per record: ``ts``, ``level``, ``logger``, ``message``.
+    """One JSON object per record, the one format of every JSONL log authkit writes.
 
-    Adds ``trace_id`` when the record carries one (the adapter sets it with a
-    filter) and ``exc_info`` as text when there is an exception. A minimal default:
-    applications may pass their own formatter to the handler.
+    ``ts`` (RFC 3339 UTC with ``Z``, as in the audit log), ``level``, ``logger``,
+    ``message``, ``trace_id`` (from the record, which an adapter's filter stamps;
+    null outside a request), then the record's extra fields, and ``exc_info`` as
+    text when there is an exception. Values JSON cannot hold are written as text.
     """
 
     def format(self, record: logging.LogRecord) -> str:
@@ -34,10 +39,11 @@ class JsonLineFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
+            "trace_id": getattr(record, "trace_id", None),
         }
-        trace_id = getattr(record, "trace_id", None)
-        if trace_id is not None:
-            payload["trace_id"] = str(trace_id)
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and key not in payload:
+                payload[key] = value
         if record.exc_info:
             payload["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(payload, ensure_ascii=True, separators=(",", ":"), default=str)

@@ -72,7 +72,7 @@ def open_stores(
         raise ConfigurationError(
             f"No store backend for URLs of scheme {scheme!r}: use memory:// or a "
             "SQLAlchemy database URL.",
-            field="database_url",
+            field="url",
         ) from exc
     if create_tables:
         create_schema(engine)
