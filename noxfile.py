@@ -18,6 +18,7 @@ nox.options.sessions = [
     "lint",
     "typecheck",
     "migrations",
+    "deps",
     "docs",
 ]
 
@@ -47,6 +48,7 @@ def core_without_flask(session: nox.Session) -> None:
         "pytest-timeout",
         "pytest-benchmark",
         "hypothesis",
+        "time-machine",
         "redis",
         "psycopg[binary]",
     )
@@ -79,6 +81,14 @@ def adapter_without_app(session: nox.Session) -> None:
         "sys.exit('flight_app is installed' if importlib.util.find_spec('flight_app') else 0)",
     )
     session.run("pytest", "tests/authkit_flask", "-p", "no:cacheprovider", *session.posargs)
+
+
+@nox.session(venv_backend="none")
+def deps(session: nox.Session) -> None:
+    """deptry: each package declares what it imports and imports what it declares."""
+    for package in ("packages/authkit", "packages/authkit-flask", "examples/flight_app"):
+        with session.chdir(package):
+            _uv_run(session, "deptry", "src")
 
 
 @nox.session(venv_backend="none")

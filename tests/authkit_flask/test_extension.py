@@ -33,7 +33,7 @@ from authkit_flask import (
     problem,
     roles_required,
 )
-from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve_ids
+from authkit_flask._request_context import bind_trace_id, reset_trace_id, resolve_ids
 
 PASSWORD = "violet-harbour-7-lanterns"
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from authkit import AuthkitError
-from authkit_flask.problem import STATUS_BY_CODE
+from authkit_flask._problem import STATUS_BY_CODE
 
 
 def _all_errors() -> list[type[AuthkitError]]:
@@ -39,7 +39,7 @@ def test_server_side_errors_hide_their_detail_from_clients() -> None:
     from flask import Flask
 
     from authkit.errors import KeyRingError
-    from authkit_flask.problem import problem_from_error
+    from authkit_flask._problem import problem_from_error
 
     with Flask(__name__).test_request_context():
         response = problem_from_error(KeyRingError("Key ring file /srv/keys.json is bad."))

@@ -21,7 +21,7 @@ from flask import Flask
 
 from authkit.audit import AuditLogger
 from authkit.live import EventSource, FileEventSource, RedisEventSource, RedisPublisher
-from authkit_flask.live import LiveUpdates
+from authkit_flask import LiveUpdates
 from flight_app.settings import Settings
 
 EXTENSION_KEY = "flight_app.live"

@@ -1,21 +1,28 @@
-"""authkit-flask: the Flask adapter of authkit."""
+"""authkit-flask: the Flask adapter of authkit.
+
+``AuthKit(app, kit)`` wires a core built by ``authkit.build`` into a Flask app:
+the HTTP contract's blueprints, problem+json errors, trace ids, health, metrics
+and the admin live-update socket. Views are guarded with ``login_required`` /
+``roles_required`` and read the caller with ``current_principal()``. Every module
+of the package is private; these names are its surface.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
-from authkit_flask.blueprints.auth import client_address
-from authkit_flask.decorators import (
+from authkit_flask._blueprints.auth import client_address
+from authkit_flask._decorators import (
     current_principal,
     enrolment_allowed,
     login_required,
     roles_required,
 )
-from authkit_flask.extension import DEFAULT_CSP, AuthKit
-from authkit_flask.live import LiveUpdates
-from authkit_flask.log_format import TraceIdFilter
-from authkit_flask.problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem
-from authkit_flask.request_context import current_trace_id
-from authkit_flask.responses import rfc3339, user_json
-from authkit_flask.state import AuthKitState, get_state
+from authkit_flask._extension import DEFAULT_CSP, AuthKit, default_readiness_checks
+from authkit_flask._live import LiveUpdates
+from authkit_flask._log_format import TraceIdFilter
+from authkit_flask._problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem, problem_from_error
+from authkit_flask._request_context import current_trace_id
+from authkit_flask._responses import rfc3339, user_json
+from authkit_flask._state import AuthKitState, RequestState, get_state, request_state
 
 try:
     __version__ = version("authkit-flask")
@@ -29,15 +36,19 @@ __all__ = [
     "AuthKit",
     "AuthKitState",
     "LiveUpdates",
+    "RequestState",
     "TraceIdFilter",
     "__version__",
     "client_address",
     "current_principal",
     "current_trace_id",
+    "default_readiness_checks",
     "enrolment_allowed",
     "get_state",
     "login_required",
     "problem",
+    "problem_from_error",
+    "request_state",
     "rfc3339",
     "roles_required",
     "user_json",

@@ -13,7 +13,7 @@ from flask import Flask, current_app, g
 from authkit import Authkit, Principal
 
 if TYPE_CHECKING:
-    from authkit_flask.live import LiveUpdates
+    from authkit_flask._live import LiveUpdates
 
 EXTENSION_KEY = "authkit"
 _REQUEST_KEY = "authkit"

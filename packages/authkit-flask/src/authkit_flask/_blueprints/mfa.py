@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from authkit_flask.blueprints.auth import client_address
-from authkit_flask.decorators import current_principal, enrolment_allowed
-from authkit_flask.schemas import OtpBody, SecondFactorBody, parse_body
-from authkit_flask.state import get_state
+from authkit_flask._blueprints.auth import client_address
+from authkit_flask._decorators import current_principal, enrolment_allowed
+from authkit_flask._schemas import OtpBody, SecondFactorBody, parse_body
+from authkit_flask._state import get_state
 
 mfa_blueprint = Blueprint("authkit_mfa", __name__, url_prefix="/auth/mfa/totp")
 

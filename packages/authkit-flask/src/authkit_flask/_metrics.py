@@ -25,7 +25,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from authkit_flask.problem import problem
+from authkit_flask._problem import problem
 
 MetricsMode = Literal["off", "public", "token"]
 

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
-from authkit_flask.decorators import current_principal, enrolment_allowed, login_required
-from authkit_flask.responses import token_response, user_json
-from authkit_flask.schemas import (
+from authkit_flask._decorators import current_principal, enrolment_allowed, login_required
+from authkit_flask._responses import token_response, user_json
+from authkit_flask._schemas import (
     LoginBody,
     PasswordChangeBody,
     RefreshBody,
     RegisterBody,
     parse_body,
 )
-from authkit_flask.state import get_state
+from authkit_flask._state import get_state
 
 auth_blueprint = Blueprint("authkit_auth", __name__, url_prefix="/auth")
 

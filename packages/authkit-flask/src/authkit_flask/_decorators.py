@@ -13,7 +13,7 @@ from flask import request
 
 from authkit import Principal
 from authkit.errors import Forbidden, InvalidToken
-from authkit_flask.state import get_state, request_state
+from authkit_flask._state import get_state, request_state
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from authkit_flask.request_context import current_trace_id
+from authkit_flask._request_context import current_trace_id
 
 
 class TraceIdFilter(logging.Filter):

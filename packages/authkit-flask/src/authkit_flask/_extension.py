@@ -23,25 +23,25 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authkit import Authkit, AuthkitError
-from authkit_flask.blueprints import (
+from authkit_flask._blueprints import (
     auth_blueprint,
     health_blueprint,
     jwks_blueprint,
     mfa_blueprint,
 )
-from authkit_flask.blueprints.admin_logs import admin_logs_blueprint
-from authkit_flask.blueprints.admin_users import admin_users_blueprint
-from authkit_flask.blueprints.admin_ws import register_admin_ws
-from authkit_flask.live import LiveUpdates
-from authkit_flask.metrics import (
+from authkit_flask._blueprints.admin_logs import admin_logs_blueprint
+from authkit_flask._blueprints.admin_users import admin_users_blueprint
+from authkit_flask._blueprints.admin_ws import register_admin_ws
+from authkit_flask._live import LiveUpdates
+from authkit_flask._metrics import (
     MetricsMode,
     metrics_blueprint,
     record_auth_failure,
     record_request,
 )
-from authkit_flask.problem import problem, problem_from_error
-from authkit_flask.request_context import bind_trace_id, reset_trace_id, resolve_ids
-from authkit_flask.state import (
+from authkit_flask._problem import problem, problem_from_error
+from authkit_flask._request_context import bind_trace_id, reset_trace_id, resolve_ids
+from authkit_flask._state import (
     EXTENSION_KEY,
     AuthKitState,
     ReadinessCheck,

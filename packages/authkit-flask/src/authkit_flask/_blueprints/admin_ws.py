@@ -39,12 +39,12 @@ from authkit import AuthkitError, Principal
 from authkit.errors import Forbidden, InvalidToken
 from authkit.live import OVERFLOW, SHUTDOWN, HubFull, Subscription, SubscriptionClosed
 from authkit.roles import ADMIN
-from authkit_flask.live import LiveUpdates, Outgoing
-from authkit_flask.problem import problem
-from authkit_flask.responses import rfc3339
-from authkit_flask.state import get_state, request_state
+from authkit_flask._live import LiveUpdates, Outgoing
+from authkit_flask._problem import problem
+from authkit_flask._responses import rfc3339
+from authkit_flask._state import get_state, request_state
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("authkit_flask.live")
 
 WS_PATH: Final = "/admin/ws"
 

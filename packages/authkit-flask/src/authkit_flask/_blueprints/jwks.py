@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
-from authkit_flask.state import get_state
+from authkit_flask._state import get_state
 
 jwks_blueprint = Blueprint("authkit_jwks", __name__)
 

@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from authkit.audit import read_recent_events
 from authkit.errors import ValidationFailed
 from authkit.roles import ADMIN
-from authkit_flask.decorators import roles_required
-from authkit_flask.state import get_state
+from authkit_flask._decorators import roles_required
+from authkit_flask._state import get_state
 
 DEFAULT_SOURCE: Final = "auth"
 DEFAULT_LIMIT: Final = 100

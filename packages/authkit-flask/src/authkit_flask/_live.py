@@ -25,7 +25,7 @@ from authkit.live import DEFAULT_QUEUE_SIZE, Event, EventSource, Hub, Subscripti
 USER_CHANGE_PREFIX: Final = "admin.user"
 """Audit events whose name starts with this are also pushed as ``user_change``."""
 
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("authkit_flask.live")
 
 
 @dataclass(frozen=True, slots=True)

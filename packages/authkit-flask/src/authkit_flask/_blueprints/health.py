@@ -12,7 +12,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, Response, jsonify
 
-from authkit_flask.state import get_state
+from authkit_flask._state import get_state
 
 health_blueprint = Blueprint("authkit_health", __name__, url_prefix="/health")
 logger = logging.getLogger("authkit_flask.health")

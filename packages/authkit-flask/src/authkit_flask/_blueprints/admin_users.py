@@ -22,11 +22,11 @@ from authkit.errors import ValidationFailed
 from authkit.roles import ADMIN
 from authkit.users import DEFAULT_PAGE_SIZE, MAX_BULK_IDS, MAX_PAGE_SIZE, UserQuery
 from authkit.users._query import MAX_QUERY_CHARS, MAX_ROLES, ROLE_PATTERN
-from authkit_flask.blueprints.auth import client_address
-from authkit_flask.decorators import current_principal, roles_required
-from authkit_flask.responses import user_json
-from authkit_flask.schemas import parse_body
-from authkit_flask.state import get_state
+from authkit_flask._blueprints.auth import client_address
+from authkit_flask._decorators import current_principal, roles_required
+from authkit_flask._responses import user_json
+from authkit_flask._schemas import parse_body
+from authkit_flask._state import get_state
 
 admin_users_blueprint = Blueprint("authkit_admin_users", __name__, url_prefix="/auth/users")
 

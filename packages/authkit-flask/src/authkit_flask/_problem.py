@@ -10,7 +10,7 @@ from flask import Response, json, request
 
 from authkit import AuthkitError
 from authkit.errors import ValidationFailed
-from authkit_flask.request_context import current_trace_id
+from authkit_flask._request_context import current_trace_id
 
 logger = logging.getLogger("authkit_flask.errors")
 
