@@ -1,7 +1,8 @@
 """The resilience rules over real HTTP, against a local stand-in for Duffel.
 
-The stand-in is a ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) that answers
-from a script: offers, ``{"errors": [...]}`` bodies, 429 with ``Retry-After`` or
+The stand-in (``flight_app.flights.testing``, shared with the end-to-end tests) is
+a ``ThreadingHTTPServer`` on 127.0.0.1 (a free port) that answers from a script:
+offers, ``{"errors": [...]}`` bodies, 429 with ``Retry-After`` or
 ``ratelimit-reset``, or a hang. It records every request, so a test can say how
 often the upstream was really called. Together with the guard these are the
 contract's resilience rules end to end over real HTTP.
@@ -9,12 +10,9 @@ contract's resilience rules end to end over real HTTP.
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -26,6 +24,7 @@ from authkit.clock import FrozenClock
 from flight_app.flights.airports import AirportIndex
 from flight_app.flights.duffel import DuffelProvider
 from flight_app.flights.models import Flight, flights_from_json, flights_to_json
+from flight_app.flights.testing import StandIn, Step, errors_body
 from flight_app.resilience import (
     CircuitState,
     Outcome,
@@ -39,96 +38,6 @@ from flight_app.resilience import (
 
 TOKEN = "duffel_test_SECRET-token-123"
 DAY = date(2026, 5, 12)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Step:
-    """One scripted answer: a JSON body with status and headers, or a hang."""
-
-    status: int = 201
-    body: object = None
-    headers: dict[str, str] = field(default_factory=dict)
-    hang: bool = False
-    raw: bytes | None = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: Any
-
-
-class StandIn:
-    """A scripted Duffel on 127.0.0.1; the last step repeats once the others are used."""
-
-    def __init__(self) -> None:
-        self.script: list[Step] = []
-        self.seen: list[Seen] = []
-        self.release = threading.Event()
-        self._lock = threading.Lock()
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"null")
-                step = stand_in._next(
-                    Seen(
-                        method="POST",
-                        path=self.path,
-                        headers={k.lower(): v for k, v in self.headers.items()},
-                        body=body,
-                    )
-                )
-                if step.hang:
-                    stand_in.release.wait(10)
-                    return
-                payload = step.raw if step.raw is not None else json.dumps(step.body).encode()
-                self.send_response(step.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                for name, value in step.headers.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def will(self, *steps: Step) -> None:
-        """Answer the next requests with ``steps`` (replacing what was scripted)."""
-        with self._lock:
-            self.script = list(steps)
-
-    def _next(self, seen: Seen) -> Step:
-        with self._lock:
-            self.seen.append(seen)
-            if not self.script:
-                return Step(status=500, body=errors_body("no_script", "No scripted answer"))
-            return self.script.pop(0) if len(self.script) > 1 else self.script[0]
-
-    @property
-    def calls(self) -> int:
-        with self._lock:
-            return len(self.seen)
-
-
-def errors_body(code: str, title: str) -> dict[str, Any]:
-    """Duffel's error envelope."""
-    return {"errors": [{"code": code, "title": title, "message": f"{title}."}]}
 
 
 def _offer(n: int, departs: str, arrives: str) -> dict[str, Any]:
@@ -153,13 +62,8 @@ OK = Step(body={"data": {"offers": [_offer(1, "11:20", "14:05"), _offer(2, "17:1
 
 @pytest.fixture
 def stand_in() -> Iterator[StandIn]:
-    server = StandIn()
-    server.thread.start()
-    yield server
-    server.release.set()
-    server.server.shutdown()
-    server.server.server_close()
-    server.thread.join(5)
+    with StandIn() as server:
+        yield server
 
 
 @pytest.fixture
@@ -367,3 +271,55 @@ def test_after_fail_max_failures_the_upstream_is_left_alone_until_the_reset(
     assert (trial.source, trial.stale) == ("live", False)
     assert stand_in.calls == calls + 1, "exactly one trial request"
     assert guard.circuit.state() is CircuitState.CLOSED
+
+
+# regressions ----------------------------------------------------------------------
+
+
+def test_a_body_that_cannot_be_decoded_is_a_bad_response_without_a_traceback(
+    stand_in: StandIn,
+    provider_for: Callable[[ResiliencePolicy], DuffelProvider],
+    make_guard: Callable[..., ResilienceGuard],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Regression: ``Content-Encoding: gzip`` over a plain body raised httpx's
+    ``DecodingError`` (not a ``TransportError``), which the guard logged with a
+    traceback as a bug of ours. Whatever the upstream sends is the upstream's fault."""
+    stand_in.will(Step(raw=b"not gzip at all", headers={"Content-Encoding": "gzip"}))
+    caplog.set_level(logging.WARNING)
+    with pytest.raises(Unavailable):
+        search(make_guard(POLICY), provider_for(POLICY))
+    assert stand_in.calls == 1, "a bad answer is not retried"
+    assert [r.getMessage() for r in caplog.records if "could not be decoded" in r.getMessage()]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "told"),
+    [
+        pytest.param("1" + "0" * 400, 4, id="infinite: ignored, the backoff cap"),
+        pytest.param("99999999999999", 30, id="huge: capped at the reset"),
+    ],
+)
+def test_an_absurd_retry_after_is_neither_an_overflow_nor_a_promise(
+    stand_in: StandIn,
+    provider_for: Callable[[ResiliencePolicy], DuffelProvider],
+    make_guard: Callable[..., ResilienceGuard],
+    retry_after: str,
+    told: int,
+) -> None:
+    """Regression: a 429 whose ``Retry-After`` parsed to infinity made ``math.ceil``
+    raise ``OverflowError`` out of the guard (a 500); a huge finite one was passed on
+    to clients as is (about 3 million years). Now a non-finite hint is ignored and
+    a finite one capped at the circuit's reset."""
+    policy = ResiliencePolicy(timeout=2.0, retries=0, breaker_fail_max=5, breaker_reset=30)
+    stand_in.will(
+        Step(
+            status=429,
+            body=errors_body("rate_limit_exceeded", "Slow down"),
+            headers={"Retry-After": retry_after},
+        )
+    )
+    with pytest.raises(Unavailable) as refused:
+        search(make_guard(policy), provider_for(policy))
+    assert refused.value.retry_after == told

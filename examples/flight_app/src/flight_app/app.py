@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 
 from authkit_flask import AuthKit, current_trace_id
 from flight_app.components import Components, build_components
-from flight_app.live_setup import build_live, install_live, log_sources
+from flight_app.flights_setup import build_flight_search, install_flights, shutdown_flights
+from flight_app.live_setup import build_live, install_live, log_sources, shutdown_live
 from flight_app.logging_setup import configure_logging
 from flight_app.settings import Settings, load_settings
 
 EXTENSION_KEY = "flight_app"
+
+logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
@@ -24,6 +29,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions[EXTENSION_KEY] = components
     live = build_live(settings, components.audit)
     install_live(app, live)
+    install_flights(app, build_flight_search(settings))
     AuthKit(
         app,
         components.kit,
@@ -45,4 +51,26 @@ def get_components(app: Flask) -> Components:
     return components
 
 
-__all__ = ["create_app", "get_components"]
+def close_app(app: Flask) -> list[str]:
+    """Release what ``create_app`` opened, for shutdown hooks (gunicorn's ``worker_exit``).
+
+    The live-update threads, the flight search's connection pool, then the core: its
+    audit file, rate-limit storage and database engine. Each step runs even if an
+    earlier one failed; the names of those that failed are returned (and logged).
+    """
+    failed: list[str] = []
+    steps: tuple[tuple[str, Callable[[Flask], None]], ...] = (
+        ("live updates", shutdown_live),
+        ("flight search", shutdown_flights),
+        ("core", lambda a: get_components(a).close()),
+    )
+    for name, close in steps:
+        try:
+            close(app)
+        except Exception:
+            logger.exception("closing the %s failed", name)
+            failed.append(name)
+    return failed
+
+
+__all__ = ["close_app", "create_app", "get_components"]

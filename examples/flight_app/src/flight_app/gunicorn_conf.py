@@ -66,6 +66,32 @@ def worker_int(worker: Any) -> None:
     shutdown_live(worker.wsgi, timeout=0.5)
 
 
+def worker_exit(server: Any, worker: Any) -> None:
+    """In the stopping worker, after its last request: close what the app opened.
+
+    The database engine (its pooled connections), the audit file, the rate-limit
+    storage, the flight provider's connection pool and the live threads, then one
+    ``worker stopped`` line in the system log. gunicorn calls this on every way out
+    of the worker loop (graceful stop, ``max_requests``, a failed boot), and in the
+    master for a worker it finds already gone; only a loaded app has anything to close.
+    """
+    import logging
+
+    from flask import Flask
+
+    from flight_app.app import close_app
+
+    app = getattr(worker, "wsgi", None)
+    if not isinstance(app, Flask):  # the master's copy of a worker, or a failed boot
+        return
+    failed = close_app(app)
+    logging.getLogger("flight_app.worker").log(
+        logging.WARNING if failed else logging.INFO,
+        "worker stopped",
+        extra={"pid": os.getpid(), "close_failed": failed},
+    )
+
+
 def child_exit(server: Any, worker: Any) -> None:
     """Drop a dead worker's live-gauge files so scrapes stay correct."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

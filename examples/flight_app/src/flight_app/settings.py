@@ -59,6 +59,7 @@ from authkit.errors import ConfigurationError
 from authkit.passwords import Argon2Parameters, PasswordPolicyPreset
 from authkit.throttle import ThrottleRules
 from authkit.tokens import AccessTokenConfig, RefreshLifetimes
+from flight_app.resilience.policy import ResiliencePolicy
 
 __all__ = [
     "DEV_PSEUDONYM_KEY",
@@ -135,6 +136,35 @@ def core_default(setting: str) -> Any:
         return spec.default
     assert spec.default_factory is not MISSING, f"{section}.{attribute} has no default"
     return spec.default_factory()
+
+
+# --- Flight search -------------------------------------------------------------------
+
+FLIGHT_POLICY_SETTINGS: Final[dict[str, str]] = {
+    "provider_timeout": "timeout",
+    "provider_retries": "retries",
+    "breaker_fail_max": "breaker_fail_max",
+    "breaker_reset": "breaker_reset",
+    "flight_cache_ttl": "cache_ttl",
+}
+"""Settings that set a field of ``flight_app.resilience.ResiliencePolicy``.
+
+Their defaults are read from the policy's dataclass, so each lives once, there."""
+
+
+def policy_default(setting: str) -> Any:
+    """``ResiliencePolicy``'s default for a setting listed in ``FLIGHT_POLICY_SETTINGS``."""
+    attribute = FLIGHT_POLICY_SETTINGS[setting]
+    spec = {f.name: f for f in dataclass_fields(ResiliencePolicy)}[attribute]
+    assert spec.default is not MISSING, f"ResiliencePolicy.{attribute} has no default"
+    return spec.default
+
+
+def resilience_policy(settings: Settings) -> ResiliencePolicy:
+    """The resilience policy of the flight provider (``ValueError`` if the policy refuses)."""
+    return ResiliencePolicy(
+        **{attribute: getattr(settings, name) for name, attribute in FLIGHT_POLICY_SETTINGS.items()}
+    )
 
 
 _APP_ENVS: Final[tuple[str, ...]] = get_args(AppEnv)
@@ -353,6 +383,77 @@ class Settings(BaseSettings):
     throttle_account_window: int = core_default("throttle_account_window")
     throttle_register_limit: int = core_default("throttle_register_limit")
     throttle_register_window: int = core_default("throttle_register_window")
+    # --- Flight search (docs/flights.md) ----------------------------------------------
+    # The provider behind GET /api/flights/search, and the resilience policy around
+    # it; the policy's defaults are ResiliencePolicy's own (policy_default). Upper
+    # bounds keep one search from holding a request thread for long: a search waits
+    # at most about timeout * (retries + 1) plus the backoff waits.
+    flight_provider: Literal["builtin", "duffel"] = "builtin"
+    duffel_url: str = "https://api.duffel.com"
+    duffel_token: SecretStr | None = None
+    provider_timeout: float = Field(
+        default=policy_default("provider_timeout"), gt=0, le=120, allow_inf_nan=False
+    )
+    provider_retries: int = Field(default=policy_default("provider_retries"), ge=0, le=10)
+    breaker_fail_max: int = Field(default=policy_default("breaker_fail_max"), ge=1, le=1000)
+    breaker_reset: float = Field(
+        default=policy_default("breaker_reset"), gt=0, le=3600, allow_inf_nan=False
+    )
+    flight_cache_ttl: float = Field(
+        default=policy_default("flight_cache_ttl"), gt=0, le=SECONDS_PER_DAY, allow_inf_nan=False
+    )
+    # Redis key prefix of the shared circuit and cache (None: the app's own,
+    # "flight_app:flight_provider"); deployments sharing one Redis need different ones.
+    flight_redis_namespace: str | None = Field(
+        default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$"
+    )
+
+    @field_validator("duffel_token", "flight_redis_namespace", mode="before")
+    @classmethod
+    def _flight_blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("duffel_url")
+    @classmethod
+    def _duffel_url(cls, value: str) -> str:
+        url = value.strip()
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL such as https://api.duffel.com")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("must not hold credentials; the token is FLIGHT_APP_DUFFEL_TOKEN")
+        if parts.query or parts.fragment:
+            raise ValueError("must be a base URL, without a query or fragment")
+        return url.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check_flight_search(self) -> Self:
+        problems: list[tuple[str, str]] = []
+        if self.flight_provider == "duffel":
+            token = self.duffel_token.get_secret_value() if self.duffel_token else ""
+            if not token:
+                problems.append(
+                    (
+                        "FLIGHT_APP_DUFFEL_TOKEN",
+                        "missing, and FLIGHT_APP_FLIGHT_PROVIDER=duffel needs it; set it "
+                        "or FLIGHT_APP_DUFFEL_TOKEN_FILE",
+                    )
+                )
+            if self.app_env == "prod" and urlsplit(self.duffel_url).scheme != "https":
+                problems.append(
+                    ("FLIGHT_APP_DUFFEL_URL", "must be https in prod: the token goes with it")
+                )
+        try:
+            resilience_policy(self)
+        except ValueError as exc:  # the policy's own rules, should they outgrow ours
+            by_attribute = {a: n for n, a in FLIGHT_POLICY_SETTINGS.items()}
+            field = str(exc).split(" ", 1)[0]
+            problems.append((env_var_name(by_attribute.get(field, "provider_timeout")), str(exc)))
+        if problems:
+            raise _problems_error(f"invalid settings for APP_ENV={self.app_env}", problems)
+        return self
+
+    # --- end of flight search -------------------------------------------------------
 
     def __init__(self, **values: Any) -> None:
         try:
@@ -442,6 +543,15 @@ class Settings(BaseSettings):
         secret = self.secret_key.get_secret_value()
         mfa_keys = self.mfa_encryption_key.get_secret_value() if self.mfa_encryption_key else ""
         days = self.log_retention_days
+        try:
+            return self._authkit_config(secret, mfa_keys, days)
+        except ConfigurationError as exc:
+            variable = env_var_name(_TOP_LEVEL_SETTINGS.get(exc.field or "", "settings"))
+            raise SettingsError(
+                f"invalid settings:\n  - {variable}: {exc.message}", variables=(variable,)
+            ) from None
+
+    def _authkit_config(self, secret: str, mfa_keys: str, days: int | None) -> AuthkitConfig:
         return AuthkitConfig(
             service_name=SERVICE_NAME,
             secret_key=secret,
@@ -521,7 +631,25 @@ class Settings(BaseSettings):
             else:
                 continue
             problems.append((env_var_name(name), f"{reason}; set it or {env_var_name(name)}_FILE"))
+        if self.limits_per_process:
+            problems.append(
+                (
+                    env_var_name("ratelimit_storage_url"),
+                    f"memory:// counts per process, so {self.workers} workers would each "
+                    "allow the whole budget; use redis:// (or one worker)",
+                )
+            )
         return problems
+
+    @property
+    def limits_per_process(self) -> bool:
+        """Rate limits counted in each worker's memory while several workers serve.
+
+        Every worker would then grant the whole budget (with 4 workers, 15 of 20
+        wrong passwords reached argon2 instead of 5): refused in prod, a warning
+        elsewhere (security probe, finding 8).
+        """
+        return self.workers > 1 and self.ratelimit_storage_url.startswith("memory://")
 
     @property
     def effective_database_url(self) -> str:
@@ -582,6 +710,14 @@ def _section(settings: Settings, section: str, cls: type[_T], **extra: Any) -> _
         raise SettingsError(
             f"invalid settings:\n  - {variable}: {exc.message}", variables=(variable,)
         ) from None
+
+
+_TOP_LEVEL_SETTINGS: Final = {
+    "secret_key": "secret_key",
+    "password_policy": "password_policy",
+    "pseudonym_key": "pseudonym_key",
+}
+"""Settings behind the fields of ``AuthkitConfig`` itself and of its ``AuditConfig``."""
 
 
 def _extra_variable(section: str, field: str | None) -> str:

@@ -107,6 +107,8 @@ class DuffelProvider:
             )
         except httpx.TransportError as exc:
             raise error_for_transport(exc) from exc
+        except httpx.DecodingError as exc:  # a Content-Encoding the body does not match
+            raise BadResponse(f"Duffel's answer could not be decoded ({exc})") from exc
         if not response.is_success:
             raise error_for_status(response, now=self._clock.now())
         try:

@@ -28,6 +28,7 @@ def create_flight_search(
     provider: Literal["builtin", "duffel"] = "builtin",
     policy: ResiliencePolicy | None = None,
     redis: Redis | str | None = None,
+    namespace: str = REDIS_NAMESPACE,
     duffel_url: str = DEFAULT_BASE_URL,
     duffel_token: str | None = None,
     index: AirportIndex | None = None,
@@ -36,8 +37,10 @@ def create_flight_search(
     """A :class:`FlightSearch` for ``FLIGHT_APP_FLIGHT_PROVIDER`` and friends.
 
     ``redis`` (``FLIGHT_APP_REDIS_URL``) shares the circuit and the cache across
-    workers; ``duffel_token`` is required for ``duffel``. Call it in each worker
-    (it may open a connection pool); ``FlightSearch.close()`` releases it.
+    workers, under the key prefix ``namespace`` (deployments or test runs sharing
+    one Redis each need their own); ``duffel_token`` is required for ``duffel``.
+    Call it in each worker (it may open a connection pool); ``FlightSearch.close()``
+    releases it.
     """
     policy = policy or ResiliencePolicy()
     index = index or default_index()
@@ -61,7 +64,7 @@ def create_flight_search(
         policy=policy,
         metrics=METRICS,
         redis=redis,
-        namespace=REDIS_NAMESPACE,
+        namespace=namespace,
         clock=clock,
     )
     return FlightSearch(index=index, provider=chosen, guard=guard, clock=clock)

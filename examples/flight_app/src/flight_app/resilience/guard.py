@@ -167,8 +167,11 @@ class ResilienceGuard:
         outcome = "timeout" if isinstance(error, UpstreamTimeout) else "error"
         self._metrics.requests.labels(outcome=outcome).inc()
         hint = self.circuit.retry_after()
-        if hint <= 0 and isinstance(error, UpstreamError) and error.retry_after:
-            hint = error.retry_after
+        asked = error.retry_after if isinstance(error, UpstreamError) else None
+        if hint <= 0 and asked is not None and math.isfinite(asked) and asked > 0:
+            # The upstream's own hint, but never later than the circuit's reset: a
+            # "Retry-After: 10**400" must become neither an overflow nor a promise.
+            hint = min(asked, self.policy.breaker_reset)
         return self._fall_back(key, decode, stored, retry_after=hint or self.policy.backoff_cap)
 
     def _fall_back(
