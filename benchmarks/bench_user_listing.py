@@ -38,9 +38,8 @@ from pathlib import Path
 from sqlalchemy import Engine, insert, text
 
 from authkit.passwords import Argon2Parameters, PasswordHasher
-from authkit.passwords._breached import _count
 from authkit.storage import create_engine, user_roles, users
-from authkit.storage.sql._user_admin import _conditions, _page_ids, _role_count, _role_only
+from authkit.storage.sql._user_admin import _conditions, _count, _page_ids, _role_count, _role_only
 from authkit.storage.testing import temporary_postgres_database
 from authkit.users import UserQuery
 

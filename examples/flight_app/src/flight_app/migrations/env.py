@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine, pool
+from sqlalchemy import pool
 
-from authkit.storage import metadata
+from authkit.storage import create_engine, metadata
 
 config = context.config
 target_metadata = metadata
