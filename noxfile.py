@@ -68,6 +68,7 @@ def adapter_without_app(session: nox.Session) -> None:
         "./packages/authkit",
         "./packages/authkit-flask",
         "pytest",
+        "hypothesis",
         "pytest-timeout",
         "pytest-benchmark",
         "redis",
@@ -100,8 +101,8 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def typecheck(session: nox.Session) -> None:
-    """mypy --strict over the three packages and the tests."""
-    _uv_run(session, "mypy", *SOURCES, "tests", "noxfile.py", "scripts")
+    """mypy --strict over the three packages, the tests, the scripts and the benchmarks."""
+    _uv_run(session, "mypy", *SOURCES, "tests", "noxfile.py", "scripts", "benchmarks")
 
 
 @nox.session(venv_backend="none")

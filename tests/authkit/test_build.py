@@ -72,7 +72,7 @@ def test_the_admin_and_mfa_services_share_the_kit_stores(kit: Authkit) -> None:
     kit.auth.register(username="bob", email="bob@example.com", password=PASSWORD, address=ADDR)
     page = kit.admin.list_users(UserQuery(q="bob"))
     assert [u.username for u in page.items] == ["bob"]
-    enrolment = kit.mfa.setup(user=admin, address=ADDR)
+    enrolment = kit.mfa.setup(user=admin, password=PASSWORD, address=ADDR)
     codes = kit.mfa.enable(user=admin, otp=pyotp.TOTP(enrolment.secret).now(), address=ADDR)
     assert len(codes) == 10
     refreshed = kit.stores.users.get(admin.id)

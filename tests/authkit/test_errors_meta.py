@@ -26,9 +26,8 @@ def all_subclasses(cls: type[AuthkitError]) -> list[type[AuthkitError]]:
 
 
 # The core's hierarchy; an app may subclass AuthkitError in its own modules.
-ERRORS: list[type[AuthkitError]] = [
-    e for e in [AuthkitError, *all_subclasses(AuthkitError)] if e.__module__.startswith("authkit.")
-]
+_EVERY_ERROR: list[type[AuthkitError]] = [AuthkitError, *all_subclasses(AuthkitError)]
+ERRORS: list[type[AuthkitError]] = [e for e in _EVERY_ERROR if e.__module__.startswith("authkit.")]
 DEFINED_IN_ERRORS = [e for e in ERRORS if e.__module__ == "authkit.errors"]
 
 

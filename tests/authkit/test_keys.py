@@ -438,3 +438,19 @@ def test_jwks_publishes_only_public_members_of_imported_keys() -> None:
     imported = KeyRing.from_jwk_set({"keys": [jwk]})
     [published] = imported.jwks()["keys"]
     assert set(published) == {"kty", "crv", "x", "y", "kid", "alg", "use"}
+
+
+def test_new_kids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: ``keys retire --kid -Zes...`` read the kid as an option (exit 2).
+
+    ``token_urlsafe`` starts one value in 64 with ``-``; such a draw is redrawn.
+    """
+    import secrets
+
+    from authkit.keys import _signing_key
+
+    draws = iter(["-starts-with-dash", "_fine-underscore", "unused"])
+    monkeypatch.setattr(secrets, "token_urlsafe", lambda _n: next(draws))
+    assert _signing_key._new_kid() == "_fine-underscore"
+    monkeypatch.undo()
+    assert not any(_signing_key._new_kid().startswith("-") for _ in range(5_000))

@@ -110,7 +110,9 @@ def make_service(
 def mfa_of(service: AuthService) -> MfaEnrolment:
     """The enrolment flows over the service's own MFA, throttle and audit sink."""
     assert service.mfa is not None
-    return MfaEnrolment(mfa=service.mfa, throttle=service.throttle, audit=service.audit)
+    return MfaEnrolment(
+        mfa=service.mfa, throttle=service.throttle, audit=service.audit, hasher=service.hasher
+    )
 
 
 @pytest.fixture
@@ -148,7 +150,7 @@ def enable_mfa(
     """Sign in, set up and enable TOTP; the clock then moves 10 steps on. Secret and codes."""
     pair = service.login(identifier=identifier, password=PASSWORD, address=ADDR)
     principal = principal_of(service, pair, enrolment=True)
-    secret = mfa_of(service).setup(user=principal.user, address=ADDR).secret
+    secret = mfa_of(service).setup(user=principal.user, password=PASSWORD, address=ADDR).secret
     recovery = mfa_of(service).enable(
         user=principal.user, otp=code(secret, step_of(clock)), address=ADDR
     )
@@ -310,7 +312,9 @@ def test_setup_when_enabled_is_a_conflict(
         identifier=USERNAME, password=PASSWORD, address=ADDR, otp=code(secret, step_of(clock))
     )
     with pytest.raises(Conflict):
-        mfa_of(service).setup(user=principal_of(service, pair).user, address=ADDR)
+        mfa_of(service).setup(
+            user=principal_of(service, pair).user, password=PASSWORD, address=ADDR
+        )
 
 
 def test_wrong_codes_at_enable_and_disable_count_toward_the_throttle(
@@ -318,7 +322,7 @@ def test_wrong_codes_at_enable_and_disable_count_toward_the_throttle(
 ) -> None:
     pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
     principal = principal_of(service, pair)
-    secret = mfa_of(service).setup(user=principal.user, address=ADDR).secret
+    secret = mfa_of(service).setup(user=principal.user, password=PASSWORD, address=ADDR).secret
     for _ in range(5):
         with pytest.raises(InvalidOtp):
             mfa_of(service).enable(user=principal.user, otp=wrong_code(secret, clock), address=ADDR)
@@ -411,7 +415,9 @@ def test_after_enrolling_a_new_login_gives_a_full_token(
 ) -> None:
     pair = strict_service.login(identifier="admiral", password=PASSWORD, address=ADDR)
     enrolment = principal_of(strict_service, pair, enrolment=True)
-    secret = mfa_of(strict_service).setup(user=enrolment.user, address=ADDR).secret
+    secret = (
+        mfa_of(strict_service).setup(user=enrolment.user, password=PASSWORD, address=ADDR).secret
+    )
     mfa_of(strict_service).enable(
         user=enrolment.user, otp=code(secret, step_of(clock)), address=ADDR
     )
@@ -462,7 +468,7 @@ def test_mfa_events_are_audited_without_codes_or_secrets(
 ) -> None:
     pair = service.login(identifier=USERNAME, password=PASSWORD, address=ADDR)
     principal = principal_of(service, pair)
-    secret = mfa_of(service).setup(user=principal.user, address=ADDR).secret
+    secret = mfa_of(service).setup(user=principal.user, password=PASSWORD, address=ADDR).secret
     bad = wrong_code(secret, clock)
     with pytest.raises(InvalidOtp):
         mfa_of(service).enable(user=principal.user, otp=bad, address=ADDR)

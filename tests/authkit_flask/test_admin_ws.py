@@ -325,7 +325,7 @@ def test_a_plain_get_does_not_leak_a_waiting_place(client: FlaskClient, app: Fla
     """A request that never upgrades gives its reserved place back."""
     for _ in range(5):
         assert client.get("/admin/ws").status_code == 400
-    assert live(app).reserve_pending()
+    assert live(app).reserve_pending("127.0.0.1")
 
 
 def test_shutdown_closes_every_socket_with_1001_and_stops_the_threads(
@@ -356,3 +356,39 @@ def test_no_thread_runs_until_the_first_admin_connects(make_app: Callable[..., F
     app = make_app()
     audit_of(app).log("login", outcome="failure")
     assert not any(t.name.startswith("authkit-live-") for t in threading.enumerate())
+
+
+def test_strangers_cannot_take_every_place_from_an_admin(serve: Serve, audit_path: Path) -> None:
+    """Regression (security probe, finding 4): anonymous sockets reopened in a loop
+    filled the live cap and a real admin got 503 twenty times out of twenty. Now
+    waiting sockets get one place per address and never the last place."""
+    app, base = serve(live_updates=LiveUpdates(FileEventSource(audit_path), max_clients=3))
+    token, _ = sign_in(app, "root", admin=True)
+    with connect(f"{base}/admin/ws") as stranger:  # holds this address's waiting place
+        for _ in range(3):
+            with pytest.raises(InvalidStatus) as refused:
+                connect(f"{base}/admin/ws")
+            assert refused.value.response.status_code == 503
+        with (
+            connect(f"{base}/admin/ws?access_token={token}") as admin,
+            connect(f"{base}/admin/ws?access_token={token}") as second,
+        ):
+            assert receive(admin)["type"] == "ready"
+            assert receive(second)["type"] == "ready"
+        assert closed_with(stranger)[0] == 1008  # it never sent a token
+
+
+def test_waiting_places_are_counted_per_address_and_never_the_last() -> None:
+    live_updates = LiveUpdates(FileEventSource(Path("unused.jsonl")), max_clients=4)
+    assert live_updates.max_pending == 3
+    assert live_updates.reserve_pending("198.51.100.1")
+    assert not live_updates.reserve_pending("198.51.100.1"), "one per address"
+    assert live_updates.reserve_pending("198.51.100.2")
+    assert live_updates.reserve_pending("198.51.100.3")
+    assert not live_updates.reserve_pending("198.51.100.4"), "the last place stays free"
+    assert not live_updates.full
+    live_updates.release_pending("198.51.100.1")
+    assert live_updates.reserve_pending("198.51.100.4")
+    assert live_updates.reserve_pending("198.51.100.1") is False  # total again at 3
+    live_updates.release_pending("198.51.100.2")
+    assert live_updates.reserve_pending("198.51.100.1")

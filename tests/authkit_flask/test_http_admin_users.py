@@ -679,7 +679,7 @@ def test_reads_are_not_audited(
 
 
 def test_the_user_routes_come_with_every_extension_unlike_logs_and_live(
-    kit: Authkit, admin: dict[str, Any]
+    kit: Authkit, admin: dict[str, Any], password: str
 ) -> None:
     """``/auth/users`` and the MFA routes need no option; ``/admin/logs`` needs log
     sources and ``/admin/ws`` live updates."""
@@ -687,6 +687,11 @@ def test_the_user_routes_come_with_every_extension_unlike_logs_and_live(
     AuthKit(bare, kit)
     client = bare.test_client()
     assert list_users(client, admin).status_code == 200
-    assert client.post("/auth/mfa/totp/setup", headers=admin["headers"]).status_code == 200
+    assert (
+        client.post(
+            "/auth/mfa/totp/setup", headers=admin["headers"], json={"password": password}
+        ).status_code
+        == 200
+    )
     assert client.get("/admin/logs", headers=admin["headers"]).status_code == 404
     assert client.get("/admin/ws").status_code == 404

@@ -21,7 +21,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from authkit import AuthkitConfig, MfaConfig
+from authkit import Authkit, AuthkitConfig, MfaConfig
 from authkit.clock import FrozenClock
 from authkit.mfa import PERIOD
 from authkit_flask import get_state
@@ -83,7 +83,7 @@ def app(make_app: Callable[..., Flask], codes: Codes) -> Flask:
 
 
 def setup_totp(client: FlaskClient, token: str) -> str:
-    response = client.post(SETUP, headers=bearer(token))
+    response = client.post(SETUP, headers=bearer(token), json={"password": PASSWORD})
     assert response.status_code == 200, response.get_json()
     secret: str = response.get_json()["secret"]
     return secret
@@ -121,7 +121,7 @@ def test_setup_returns_a_secret_and_an_otpauth_uri_not_to_be_cached(
 ) -> None:
     """The label and issuer are the service's name unless ``MfaConfig.issuer`` says otherwise."""
     pair = signed_in("alice")
-    response = client.post(SETUP, headers=bearer(pair["access_token"]))
+    response = client.post(SETUP, headers=bearer(pair["access_token"]), json={"password": PASSWORD})
     assert response.status_code == 200
     body = response.get_json()
     assert set(body) == {"secret", "otpauth_uri"}
@@ -140,11 +140,78 @@ def test_setup_names_the_configured_issuer(
     client = make_app(replace(config, mfa=MfaConfig(issuer="Example Air"))).test_client()
     register("alice", client=client)
     token = sign_in(client).get_json()["access_token"]
-    response = client.post(SETUP, headers=bearer(token))
+    response = client.post(SETUP, headers=bearer(token), json={"password": PASSWORD})
     assert response.status_code == 200
     uri = urllib.parse.urlsplit(response.get_json()["otpauth_uri"])
     assert urllib.parse.unquote(uri.path) == "/Example Air:alice"
     assert urllib.parse.parse_qs(uri.query)["issuer"] == ["Example Air"]
+
+
+def test_setup_needs_the_password_again(
+    client: FlaskClient,
+    signed_in: SignedIn,
+    read_log: Callable[[str], list[dict[str, Any]]],
+    expect_problem: ExpectProblem,
+) -> None:
+    """Regression (security probe, finding 5): a stolen access token alone enrolled
+    the thief's authenticator. Setup now re-authenticates (OWASP ASVS 5 V6), and a
+    wrong password counts like a failed sign-in."""
+    token = signed_in("alice")["access_token"]
+    missing = client.post(SETUP, headers=bearer(token), json={})
+    assert expect_problem(missing, 422, "validation_error")["errors"][0]["loc"] == [
+        "body",
+        "password",
+    ]
+    wrong = client.post(SETUP, headers=bearer(token), json={"password": NEW_PASSWORD})
+    expect_problem(wrong, 401, "invalid_credentials")
+    failures = [
+        e for e in read_log("auth.jsonl") if e["event"] == "mfa.setup" and e["outcome"] == "failure"
+    ]
+    assert [e["reason"] for e in failures] == ["bad_password"]
+    assert client.post(SETUP, headers=bearer(token), json={"password": PASSWORD}).status_code == 200
+
+
+def test_guessing_the_password_at_setup_is_throttled(
+    client: FlaskClient, signed_in: SignedIn, expect_problem: ExpectProblem
+) -> None:
+    token = signed_in("alice")["access_token"]
+    for _ in range(5):
+        wrong = client.post(SETUP, headers=bearer(token), json={"password": NEW_PASSWORD})
+        expect_problem(wrong, 401, "invalid_credentials")
+    right = client.post(SETUP, headers=bearer(token), json={"password": PASSWORD})
+    expect_problem(right, 429, "too_many_attempts")
+
+
+def test_an_admin_resets_a_lost_authenticator(
+    client: FlaskClient,
+    signed_in: SignedIn,
+    kit: Authkit,
+    codes: Codes,
+    read_log: Callable[[str], list[dict[str, Any]]],
+    expect_problem: ExpectProblem,
+) -> None:
+    """``DELETE /auth/users/{id}/mfa``: TOTP off, every session of the account ended,
+    audited; refused to non-admins, 409 when the account has no MFA."""
+    alice = signed_in("alice")
+    enable_totp(client, alice["access_token"], codes)
+    root = signed_in("root")
+    kit.stores.users.set_roles(root["user"]["id"], ["admin", "user"])
+    target = f"/auth/users/{alice['user']['id']}/mfa"
+    expect_problem(client.delete(target, headers=bearer(alice["access_token"])), 403, "forbidden")
+    reset = client.delete(target, headers=bearer(root["access_token"]))
+    assert reset.status_code == 200, reset.get_json()
+    assert reset.get_json()["mfa_enabled"] is False
+    assert reset.headers["Cache-Control"] == "no-store"
+    expect_problem(
+        client.get("/auth/me", headers=bearer(alice["access_token"])), 401, "invalid_token"
+    )
+    refreshed = client.post("/auth/refresh", json={"refresh_token": alice["refresh_token"]})
+    expect_problem(refreshed, 401, "invalid_token")
+    assert sign_in(client).status_code == 200, "the password alone signs in again"
+    expect_problem(client.delete(target, headers=bearer(root["access_token"])), 409, "conflict")
+    events = [e for e in read_log("auth.jsonl") if e["event"] == "admin.user.mfa_reset"]
+    assert [e["outcome"] for e in events] == ["success", "failure"]
+    assert events[0]["target_ids"] == [alice["user"]["id"]]
 
 
 def test_setup_needs_a_bearer_token(client: FlaskClient, expect_problem: ExpectProblem) -> None:
@@ -158,7 +225,9 @@ def test_setup_is_409_when_already_enabled(
 ) -> None:
     token = signed_in("alice")["access_token"]
     enable_totp(client, token, codes)
-    expect_problem(client.post(SETUP, headers=bearer(token)), 409, "conflict")
+    expect_problem(
+        client.post(SETUP, headers=bearer(token), json={"password": PASSWORD}), 409, "conflict"
+    )
 
 
 # -- enable -----------------------------------------------------------------------------

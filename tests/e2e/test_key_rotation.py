@@ -128,7 +128,7 @@ def test_rotate_and_retire_without_failures_or_restarts(start_server: Callable[.
     assert len(answered) > 20  # the hammer really ran across the rotation
 
     # Inside the dual-key window the old key cannot be retired by name ...
-    refused = _cli(server, "retire", "--kid", old_kid, check=False)
+    refused = _cli(server, "retire", f"--kid={old_kid}", check=False)
     assert refused.returncode == 2
     assert "window has not passed" in refused.stderr
     # ... and once the window has passed since its demotion, it is.

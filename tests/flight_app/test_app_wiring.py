@@ -97,9 +97,13 @@ def test_mfa_required_roles_come_from_the_settings(
             assert response.status_code == 204, username
 
 
-def test_the_authenticator_label_is_the_app_name(client: FlaskClient, signed_in: SignedIn) -> None:
+def test_the_authenticator_label_is_the_app_name(
+    client: FlaskClient, signed_in: SignedIn, password: str
+) -> None:
     token = signed_in("alice")["access_token"]
-    response = client.post("/auth/mfa/totp/setup", headers=bearer(token))
+    response = client.post(
+        "/auth/mfa/totp/setup", headers=bearer(token), json={"password": password}
+    )
     assert response.status_code == 200
     uri = urllib.parse.urlsplit(response.get_json()["otpauth_uri"])
     assert urllib.parse.unquote(uri.path) == f"/{SERVICE_NAME}:alice"

@@ -630,3 +630,25 @@ def test_settings_are_immutable(config_dir: Path) -> None:
     with pytest.raises(ValueError, match="frozen"):
         s.port = 1  # type: ignore[misc]
     assert isinstance(s, Settings)
+
+
+@pytest.mark.usefixtures("prod_env")
+def test_prod_refuses_per_process_rate_limits_with_several_workers() -> None:
+    """Regression (security probe, finding 8): with 4 workers on memory://, 15 of 20
+    wrong passwords reached argon2 instead of 5. Prod refuses to start that way."""
+    with pytest.raises(SettingsError) as caught:
+        load_settings(workers=4)
+    assert caught.value.variables == ("FLIGHT_APP_RATELIMIT_STORAGE_URL",)
+    assert "memory://" in str(caught.value)
+    assert load_settings(workers=1).limits_per_process is False
+    shared = load_settings(workers=4, ratelimit_storage_url="redis://127.0.0.1:6379/0")
+    assert shared.limits_per_process is False
+
+
+@pytest.mark.usefixtures("config_dir")
+@pytest.mark.parametrize("env", ["dev", "test"])
+def test_outside_prod_per_process_limits_with_several_workers_only_warn(
+    monkeypatch: pytest.MonkeyPatch, env: str
+) -> None:
+    monkeypatch.setenv("APP_ENV", env)
+    assert load_settings(workers=2).limits_per_process is True

@@ -4,7 +4,8 @@ serve        migrate, seed, then serve with gunicorn (SIGTERM shuts down gracefu
 migrate      Alembic upgrade to head
 seed         create the default admin (and demo user in dev) if absent
 purge-tokens delete expired and revoked refresh tokens
-keys         list | rotate | retire the signing keys
+keys         list | rotate | retire the signing keys (retire --kid K --compromised:
+             the emergency retirement of a leaked key, at once)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from authkit import AuthkitError
 from authkit.errors import WeakPassword
+from authkit.keys import KeyRing, KeyStatus
 from flight_app import migrate as migrations
 from flight_app.components import build_components
 from flight_app.logging_setup import configure_logging
@@ -76,6 +78,15 @@ def _parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="manage the signing key ring")
     keys.add_argument("action", choices=["list", "rotate", "retire"])
     keys.add_argument("--kid", help="with retire: the one key to retire (never the active one)")
+    keys.add_argument(
+        "--compromised",
+        action="store_true",
+        help="with retire --kid: the key leaked; retire it now, skipping the dual-key "
+        "window (the active key is replaced first); tokens it signed stop working",
+    )
+    keys.add_argument(
+        "--yes", action="store_true", help="with --compromised: do not ask for confirmation"
+    )
     keys.set_defaults(handler=_keys)
     return parser
 
@@ -127,10 +138,21 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     The core's ``KeyManager`` does the work: under the ring file's lock, written
     atomically, audited as ``keys.rotate`` / ``keys.retire``.
     """
+    if args.compromised and (args.action != "retire" or not args.kid):
+        print("flight-app: --compromised goes with: keys retire --kid KID", file=sys.stderr)
+        return 2
     components = build_components(settings)
     try:
         keys = components.kit.keys
-        if args.action == "rotate":
+        if args.compromised:
+            if not _confirm_compromised(keys.current(), args.kid, assume_yes=args.yes):
+                return 2
+            active = keys.current().active.kid
+            removed = keys.retire(kid=args.kid, compromised=True)
+            print(f"Retired compromised key {', '.join(removed)} immediately.")
+            if args.kid == active:
+                print(f"{keys.current().active.kid} is the new active key.")
+        elif args.action == "rotate":
             demoted = keys.current().active.kid
             ring = keys.rotate()
             print(f"Rotated: {ring.active.kid} signs now; {demoted} verifies until retired.")
@@ -138,10 +160,15 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
             removed = keys.retire(kid=args.kid)
             print(f"Retired {len(removed)} key(s): {', '.join(removed) or '-'}")
         if args.action != "list":
-            logger.info(
+            logger.log(
+                logging.WARNING if args.compromised else logging.INFO,
                 "signing key ring %s",
                 "rotated" if args.action == "rotate" else "retired",
-                extra={"action": args.action, "kid": keys.current().active.kid},
+                extra={
+                    "action": args.action,
+                    "kid": keys.current().active.kid,
+                    "compromised": args.compromised,
+                },
             )
         retirable = {k.kid for k in keys.retirable()}
         for key in keys.current().keys:
@@ -152,7 +179,61 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _confirm_compromised(ring: KeyRing, kid: str, *, assume_yes: bool) -> bool:
+    """Say loudly what an emergency retirement does; go on only when confirmed.
+
+    Confirmation is typing the kid back at a terminal, or ``--yes``. Without a
+    terminal and without ``--yes`` it refuses: a script must say so explicitly.
+    """
+    key = next((k for k in ring.keys if k.kid == kid), None)
+    if key is None:
+        print(f"flight-app: no key with kid {kid!r} in the ring.", file=sys.stderr)
+        return False
+    active = key.status is KeyStatus.ACTIVE
+    print(
+        "\n".join(
+            [
+                "!" * 72,
+                f"EMERGENCY: retiring key {kid} ({key.alg}, {key.status.value}) as COMPROMISED.",
+                "It is removed now, without waiting for the dual-key window:",
+                "  - every access token it signed stops working on every worker within",
+                "    about a second; clients must refresh (their sessions are kept);",
+                *(
+                    ["  - it is the ACTIVE key: a new key is generated and signs from now on;"]
+                    if active
+                    else []
+                ),
+                "  - relying parties that cached the JWKS may accept it for up to 5 minutes.",
+                "!" * 72,
+            ]
+        ),
+        file=sys.stderr,
+    )
+    if assume_yes:
+        return True
+    if not sys.stdin.isatty():
+        print(
+            "flight-app: refusing without confirmation: run it at a terminal, or add --yes.",
+            file=sys.stderr,
+        )
+        return False
+    answer = input(f"Type the kid ({kid}) to retire it now: ").strip()
+    if answer != kid:
+        print("flight-app: not confirmed; nothing changed.", file=sys.stderr)
+        return False
+    return True
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    if settings.limits_per_process:
+        # prod refuses this in the settings; elsewhere it is worth a loud line.
+        message = (
+            f"rate limits are counted per process (memory://) while {settings.workers} "
+            "workers serve: each allows the whole budget; set "
+            "FLIGHT_APP_RATELIMIT_STORAGE_URL=redis://... to share them"
+        )
+        print(f"flight-app: warning: {message}", file=sys.stderr, flush=True)
+        logger.warning(message)
     migrations.upgrade(settings.effective_database_url)
     components = build_components(settings)
     try:
@@ -181,7 +262,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _prepare_metrics_dir(folder: Path) -> None:
     """A fresh multiprocess folder for prometheus_client, exported before gunicorn forks."""
     shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder.mkdir(parents=True, mode=0o700)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 

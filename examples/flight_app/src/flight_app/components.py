@@ -39,7 +39,7 @@ def build_components(
     settings: Settings, *, trace_id_provider: Callable[[], str | None] | None = None
 ) -> Components:
     """Build the core; ``trace_id_provider`` is the adapter's ``current_trace_id``."""
-    settings.instance_path.mkdir(parents=True, exist_ok=True)
+    settings.instance_path.mkdir(parents=True, exist_ok=True, mode=0o700)
     kit = build(
         settings.authkit_config(),
         audit=settings.effective_log_dir / "auth.jsonl",

@@ -21,7 +21,7 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     if any(getattr(h, _MARKER, False) for h in root.handlers):
         return
-    settings.effective_log_dir.mkdir(parents=True, exist_ok=True)
+    settings.effective_log_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     formatter = JsonLineFormatter()
     trace = TraceIdFilter()
     file_handler = RotatingJsonlHandler(

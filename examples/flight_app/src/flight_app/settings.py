@@ -114,6 +114,7 @@ CORE_SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "throttle_account_window": ("throttle", "account_window_seconds"),
     "throttle_register_limit": ("throttle", "registrations"),
     "throttle_register_window": ("throttle", "registration_window_seconds"),
+    "throttle_ipv6_prefix": ("throttle", "ipv6_prefix_length"),
     "log_max_bytes": ("rotation", "max_bytes"),
     "log_max_age_seconds": ("rotation", "max_age_seconds"),
     "log_backup_count": ("rotation", "backup_count"),
@@ -383,6 +384,9 @@ class Settings(BaseSettings):
     throttle_account_window: int = core_default("throttle_account_window")
     throttle_register_limit: int = core_default("throttle_register_limit")
     throttle_register_window: int = core_default("throttle_register_window")
+    # IPv6 clients are counted per network of this many bits (a subscriber holds a /64).
+    throttle_ipv6_prefix: int = core_default("throttle_ipv6_prefix")
+
     # --- Flight search (docs/flights.md) ----------------------------------------------
     # The provider behind GET /api/flights/search, and the resilience policy around
     # it; the policy's defaults are ResiliencePolicy's own (policy_default). Upper

@@ -59,6 +59,13 @@ class LiveUpdates:
     take to send ``{"access_token": ...}``; ``send_timeout``: how long one send
     to a client that stopped reading may block before the client is dropped;
     ``ping_interval``: WebSocket pings that find dead connections.
+
+    Sockets still waiting for their token are strangers until they send it, so
+    they get a budget of their own inside ``max_clients``: at most
+    ``max_pending_per_address`` per client address, and never the last place
+    (``max_clients - 1`` in all, when there are two places or more). Anonymous
+    sockets reopened in a loop can then never starve an admin who authenticates
+    with ``?access_token=`` (security probe, finding 4).
     """
 
     def __init__(
@@ -71,9 +78,12 @@ class LiveUpdates:
         first_message_timeout: float = 3.0,
         send_timeout: float = 5.0,
         ping_interval: float | None = 25.0,
+        max_pending_per_address: int = 1,
     ) -> None:
         if recheck_seconds <= 0 or first_message_timeout <= 0 or send_timeout <= 0:
             raise ValueError("recheck_seconds, first_message_timeout and send_timeout must be > 0.")
+        if max_pending_per_address < 1:
+            raise ValueError("max_pending_per_address must be at least 1.")
         self.source = source
         self.hub: Hub[Outgoing] = Hub(queue_size=queue_size, max_subscribers=max_clients)
         self.recheck_seconds = recheck_seconds
@@ -84,6 +94,8 @@ class LiveUpdates:
         self._started = False
         self._stopped = False
         self._pending = 0
+        self._pending_by_address: dict[str, int] = {}
+        self.max_pending_per_address = max_pending_per_address
 
     def __repr__(self) -> str:
         return f"LiveUpdates({self.source!r}, clients={len(self.hub)})"
@@ -95,22 +107,40 @@ class LiveUpdates:
         cap = self.hub.max_subscribers
         return self.hub.full or (cap is not None and len(self.hub) + self._pending >= cap)
 
-    def reserve_pending(self) -> bool:
-        """Hold a place for a socket that will send its token as the first message.
+    @property
+    def max_pending(self) -> int | None:
+        """How many sockets may wait for their token at once: all places but one."""
+        cap = self.hub.max_subscribers
+        return None if cap is None else max(1, cap - 1)
+
+    def reserve_pending(self, address: str) -> bool:
+        """Hold a place for a socket from ``address`` that will send its token first.
 
         Without this, unauthenticated upgrades could each hold a worker thread for
         ``first_message_timeout`` while the cap, which counts subscribers only, let
-        more in.
+        more in; the per-address and total budgets keep strangers from taking
+        every place.
         """
         with self._lock:
             if self._stopped or self.full:
                 return False
+            limit = self.max_pending
+            if limit is not None and self._pending >= limit:
+                return False
+            if self._pending_by_address.get(address, 0) >= self.max_pending_per_address:
+                return False
             self._pending += 1
+            self._pending_by_address[address] = self._pending_by_address.get(address, 0) + 1
             return True
 
-    def release_pending(self) -> None:
+    def release_pending(self, address: str) -> None:
         with self._lock:
             self._pending = max(0, self._pending - 1)
+            left = self._pending_by_address.get(address, 0) - 1
+            if left > 0:
+                self._pending_by_address[address] = left
+            else:
+                self._pending_by_address.pop(address, None)
 
     @property
     def stopped(self) -> bool:

@@ -31,15 +31,17 @@ def user_json(user: User) -> dict[str, Any]:
 
 
 def token_response(pair: TokenPair) -> Response:
-    response = jsonify(
-        {
-            "access_token": pair.access_token,
-            "token_type": "Bearer",
-            "expires_in": pair.expires_in,
-            "refresh_token": pair.refresh_token,
-            "refresh_expires_in": pair.refresh_expires_in,
-        }
-    )
+    """The token pair; a sign-in's adds ``device_token`` for the client's next sign-in."""
+    body: dict[str, Any] = {
+        "access_token": pair.access_token,
+        "token_type": "Bearer",
+        "expires_in": pair.expires_in,
+        "refresh_token": pair.refresh_token,
+        "refresh_expires_in": pair.refresh_expires_in,
+    }
+    if pair.device_token is not None:
+        body["device_token"] = pair.device_token
+    response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response

@@ -43,6 +43,12 @@ class RefreshBody(_Body):
     refresh_token: str = Field(min_length=1, max_length=_MAX_TOKEN)
 
 
+class PasswordBody(_Body):
+    """Re-authentication before a change of authentication factor (TOTP setup)."""
+
+    password: str = Field(min_length=1, max_length=_MAX_SECRET)
+
+
 class OtpBody(_Body):
     otp: str = Field(min_length=1, max_length=16)
 
@@ -57,14 +63,26 @@ class PasswordChangeBody(_Body):
     new_password: str = Field(min_length=1, max_length=_MAX_SECRET)
 
 
+def decode_json(raw: bytes | str) -> Any:
+    """Decode JSON text, or raise ``InvalidRequest`` for anything the parser cannot take.
+
+    Malformed text and invalid UTF-8 raise ``ValueError``; nesting deeper than the
+    interpreter's recursion limit (about 1,000 ``[`` in a row) raises
+    ``RecursionError``, which must be a 400 like any other unparseable body, not a
+    500 with a traceback in the log.
+    """
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):  # ValueError includes UnicodeDecodeError
+        # from None: a RecursionError's thousand-frame traceback helps nobody.
+        raise InvalidRequest("The request body is not valid JSON.") from None
+
+
 def parse_body(request: Request, model: type[Model]) -> Model:
     """Parse a JSON object body into ``model`` or raise a typed error."""
     if not request.is_json:
         raise InvalidRequest("The request body must be JSON (Content-Type: application/json).")
-    try:
-        data: Any = json.loads(request.get_data(cache=True))
-    except ValueError as exc:  # includes UnicodeDecodeError
-        raise InvalidRequest("The request body is not valid JSON.") from exc
+    data = decode_json(request.get_data(cache=True))
     if not isinstance(data, dict):
         raise ValidationFailed([{"loc": ["body"], "msg": "The body must be a JSON object."}])
     try:
@@ -78,9 +96,11 @@ def parse_body(request: Request, model: type[Model]) -> Model:
 __all__ = [
     "LoginBody",
     "OtpBody",
+    "PasswordBody",
     "PasswordChangeBody",
     "RefreshBody",
     "RegisterBody",
     "SecondFactorBody",
+    "decode_json",
     "parse_body",
 ]

@@ -9,7 +9,7 @@ behaviour for free.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import NoReturn, Protocol
 
 from authkit.audit._sink import AuditSink
@@ -30,8 +30,9 @@ from authkit.mfa._service import MfaService
 from authkit.passwords._hashing import PasswordHasher
 from authkit.roles import DEFAULT_ROLES
 from authkit.tokens._access import AccessClaims, AccessTokens
+from authkit.tokens._device import DeviceTokens
 from authkit.tokens._refresh import IssuedRefreshToken, RefreshTokens
-from authkit.users._identity import validate_identity
+from authkit.users._identity import normalise_identity, validate_identity
 from authkit.users._model import NewUser, User, canonical
 from authkit.users._store import UserStore
 
@@ -49,24 +50,36 @@ class PasswordPolicyLike(Protocol):
 
 
 class ThrottleLike(Protocol):
-    def check_login(self, address: str, username: str) -> None: ...
+    """The part of ``LoginThrottle`` sign-in needs; ``device`` is a known device's id."""
 
-    def acquire_login(self, address: str, username: str) -> None: ...
+    def check_login(self, address: str, username: str, *, device: str | None = None) -> None: ...
 
-    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None: ...
+    def acquire_login(self, address: str, username: str, *, device: str | None = None) -> None: ...
 
-    def record_success(self, address: str, username: str) -> None: ...
+    def record_failure(
+        self, address: str, username: str, *, acquired: bool = False, device: str | None = None
+    ) -> None: ...
+
+    def record_success(self, address: str, username: str, *, device: str | None = None) -> None: ...
 
     def register_attempt(self, address: str) -> None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
 class TokenPair:
-    access_token: str
+    """What a sign-in or refresh returns; lifetimes in seconds.
+
+    ``device_token`` (a sign-in's only) is a fresh device token for the client to
+    present at its next sign-in (see ``authkit.tokens.DeviceTokens``).
+    """
+
+    access_token: str = field(repr=False)
     expires_in: int
-    refresh_token: str
+    refresh_token: str = field(repr=False)
     refresh_expires_in: int
     user: User
+    device_token: str | None = field(default=None, repr=False)
+    device_token_expires_in: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +88,15 @@ class Principal:
 
     user: User
     claims: AccessClaims
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Attempt:
+    """One sign-in attempt as the throttle counts it."""
+
+    address: str
+    account_key: str
+    device: str | None
 
 
 class AuthService:
@@ -92,6 +114,7 @@ class AuthService:
         registration_open: bool = True,
         mfa: MfaService | None = None,
         mfa_required_roles: frozenset[str] = frozenset(),
+        device_tokens: DeviceTokens | None = None,
     ) -> None:
         self.users = users
         self.hasher = hasher
@@ -104,6 +127,7 @@ class AuthService:
         self.registration_open = registration_open
         self.mfa = mfa
         self.mfa_required_roles = mfa_required_roles
+        self.device_tokens = device_tokens
         if mfa_required_roles and mfa is None:
             raise ConfigurationError("mfa_required_roles needs an MfaService.")
 
@@ -139,7 +163,7 @@ class AuthService:
         is_active: bool = True,
     ) -> User:
         """Validate and store a user (registration, seeding, admin tooling)."""
-        username, email = username.strip(), email.strip()
+        username, email = normalise_identity(username, email)
         validate_identity(username, email)
         self.policy.enforce(password, username=username, email=email)
         return self.users.create(
@@ -164,30 +188,43 @@ class AuthService:
         address: str,
         otp: str | None = None,
         recovery_code: str | None = None,
+        device_token: str | None = None,
     ) -> TokenPair:
         """Authenticate and start a new session (refresh-token family).
 
         Order matters: the throttle is checked before any argon2 work, unknown
         users still cost one verification, and "disabled" is only revealed after
         a correct password, so neither messages nor timing enumerate accounts.
+
+        ``device_token``, from an earlier successful sign-in of this account,
+        makes the attempt spend that device's budget instead of the account's
+        (OWASP device cookies), so a stranger who spends the account's budget
+        cannot lock the owner out of a known device. Success returns a fresh one.
         """
         user = self.users.find_by_login(identifier)
         account_key = canonical(user.username) if user else canonical(identifier)
+        device = (
+            self.device_tokens.verify(device_token, user.id)
+            if user is not None and self.device_tokens is not None
+            else None
+        )
+        attempt = _Attempt(address=address, account_key=account_key, device=device)
         try:
-            self.throttle.acquire_login(address, account_key)
+            self.throttle.acquire_login(address, account_key, device=device)
         except TooManyAttempts:
             self.audit.log(
                 "login.throttled",
                 outcome="denied",
                 actor=user.id if user else account_key,
                 client_address=address,
+                known_device=device is not None,
             )
             raise
         if user is None:
             self.hasher.dummy_verify(password)
-            self._login_failed(address, account_key, actor=account_key, reason="unknown_user")
+            self._login_failed(attempt, actor=account_key, reason="unknown_user")
         if not self.hasher.verify(user.password_hash, password):
-            self._login_failed(address, account_key, actor=user.id, reason="bad_password")
+            self._login_failed(attempt, actor=user.id, reason="bad_password")
         if not user.is_active:
             self.audit.log(
                 "login",
@@ -199,26 +236,39 @@ class AuthService:
             raise AccountDisabled()
         amr: tuple[str, ...] = ("pwd",)
         if user.mfa_enabled:
-            amr = ("pwd", self._second_factor(user, otp, recovery_code, address, account_key))
+            amr = ("pwd", self._second_factor(user, otp, recovery_code, attempt))
         new_hash = (
             self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
         )
         self.users.record_login(user.id, at=self.clock.now(), new_hash=new_hash)
-        self.throttle.record_success(address, account_key)
+        self.throttle.record_success(address, account_key, device=device)
         pair = self._start_session(user, amr)
+        if self.device_tokens is not None:
+            issued = self.device_tokens.issue(user.id)
+            pair = replace(
+                pair, device_token=issued.token, device_token_expires_in=issued.expires_in
+            )
         self.audit.log(
             "login",
             outcome="success",
             actor=user.id,
             client_address=address,
             kdf_upgraded=new_hash is not None,
+            known_device=device is not None,
         )
         return pair
 
-    def _login_failed(self, address: str, account_key: str, *, actor: str, reason: str) -> NoReturn:
-        self.throttle.record_failure(address, account_key, acquired=True)
+    def _login_failed(self, attempt: _Attempt, *, actor: str, reason: str) -> NoReturn:
+        self.throttle.record_failure(
+            attempt.address, attempt.account_key, acquired=True, device=attempt.device
+        )
         self.audit.log(
-            "login", outcome="failure", actor=actor, client_address=address, reason=reason
+            "login",
+            outcome="failure",
+            actor=actor,
+            client_address=attempt.address,
+            reason=reason,
+            known_device=attempt.device is not None,
         )
         raise InvalidCredentials()
 
@@ -227,8 +277,7 @@ class AuthService:
         user: User,
         otp: str | None,
         recovery_code: str | None,
-        address: str,
-        account_key: str,
+        attempt: _Attempt,
     ) -> str:
         """Check the second factor after a correct password; wrong codes count as failures.
 
@@ -236,6 +285,7 @@ class AuthService:
         """
         if self.mfa is None:
             raise ConfigurationError("An account has MFA enabled but no MfaService is set.")
+        address = attempt.address
         try:
             method = self.mfa.verify(user, otp=otp, recovery_code=recovery_code)
         except MfaRequired:
@@ -248,7 +298,9 @@ class AuthService:
             )
             raise
         except InvalidOtp:
-            self.throttle.record_failure(address, account_key, acquired=True)
+            self.throttle.record_failure(
+                address, attempt.account_key, acquired=True, device=attempt.device
+            )
             self.audit.log(
                 "mfa.verify",
                 outcome="failure",

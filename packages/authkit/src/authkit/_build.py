@@ -24,6 +24,7 @@ from authkit.clock import Clock, SystemClock
 from authkit.keys._file import KeyRingFile
 from authkit.keys._manager import KeyManager
 from authkit.mfa._enrolment import MfaEnrolment
+from authkit.mfa._recovery import RecoveryCodeHasher
 from authkit.mfa._secret_box import SecretBox
 from authkit.mfa._service import MfaService
 from authkit.mfa._totp import Totp, TotpConfig
@@ -31,6 +32,7 @@ from authkit.passwords._hashing import PasswordHasher
 from authkit.storage._url import MEMORY_URL, Stores, open_stores
 from authkit.throttle import LoginThrottle
 from authkit.tokens._access import AccessTokens
+from authkit.tokens._device import DeviceTokens
 from authkit.tokens._refresh import RefreshTokens
 from authkit.users._admin import AdminService
 
@@ -116,11 +118,13 @@ def build(
             clock=clock,
         ),
         clock=clock,
+        recovery=RecoveryCodeHasher(config.argon2),
     )
     refresh_tokens = RefreshTokens(store_set.refresh_tokens, config.refresh, clock=clock)
+    hasher = PasswordHasher(config.argon2)
     auth = AuthService(
         users=store_set.users,
-        hasher=PasswordHasher(config.argon2),
+        hasher=hasher,
         policy=config.policy(),
         throttle=throttle,
         access_tokens=AccessTokens(key_manager, token_config, clock=clock),
@@ -130,12 +134,19 @@ def build(
         registration_open=config.registration_open,
         mfa=mfa,
         mfa_required_roles=config.mfa.required_roles,
+        device_tokens=DeviceTokens(
+            config.device_token_key(),
+            ttl_seconds=config.throttle.device_token_ttl_seconds,
+            clock=clock,
+        ),
     )
     return Authkit(
         config=config,
         auth=auth,
-        admin=AdminService(users=store_set.users, refresh_tokens=refresh_tokens, audit=sink),
-        mfa=MfaEnrolment(mfa=mfa, throttle=throttle, audit=sink),
+        admin=AdminService(
+            users=store_set.users, refresh_tokens=refresh_tokens, audit=sink, mfa=store_set.mfa
+        ),
+        mfa=MfaEnrolment(mfa=mfa, throttle=throttle, audit=sink, hasher=hasher),
         keys=key_manager,
         stores=store_set,
         throttle=throttle,
@@ -153,7 +164,7 @@ def _audit_sink(
     if not isinstance(audit, str | Path):
         return audit
     path = Path(audit)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     return AuditLogger(
         path,
         pseudonymizer=Pseudonymizer(config.pseudonym_key()),

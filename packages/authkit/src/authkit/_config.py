@@ -135,6 +135,16 @@ class AuthkitConfig:
         """The MFA encryption keys, or the one derived from ``secret_key``."""
         return self.mfa.encryption_keys or ("mfa:" + self.secret_key,)
 
+    def device_token_key(self) -> bytes:
+        """The HMAC key of device tokens, derived from ``secret_key`` (HMAC-SHA256).
+
+        Rotating ``secret_key`` therefore voids every device token: known devices
+        count as strangers (the account budget) until their next sign-in.
+        """
+        return hmac.new(
+            self.secret_key.encode(), b"authkit-device-token-v1", hashlib.sha256
+        ).digest()
+
     def pseudonym_key(self) -> bytes:
         """The audit pseudonym key, or one derived from ``secret_key`` (HMAC-SHA256)."""
         if self.audit.pseudonym_key is not None:

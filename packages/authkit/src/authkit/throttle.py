@@ -1,6 +1,6 @@
 """Brute-force throttling of sign-ins and registrations, on top of ``limits``.
 
-Online guessing is slowed down by four budgets (all configurable, see
+Online guessing is slowed down by five budgets (all configurable, see
 :class:`ThrottleRules`):
 
 - failures per (client address, username) pair, so one client cannot keep guessing
@@ -10,7 +10,17 @@ Online guessing is slowed down by four budgets (all configurable, see
 - failures per account across addresses, so a botnet cannot guess one account's
   password from many addresses (NIST SP 800-63B-4 §3.2.2, §5.2.2 in revision 3:
   at most 100 consecutive failed attempts on one account);
+- failures per known device (OWASP "device cookies"): a sign-in that presents a
+  device token of the account (see ``authkit.tokens.DeviceTokens``) spends its
+  device's budget *instead of* the account's, so a stranger who spends the
+  account budget from many addresses cannot lock the owner out of a device the
+  owner signed in from before; a device that fails too often is locked out alone;
 - registrations per client address, so accounts cannot be mass-created.
+
+A client address is counted as an IPv4 address or, for IPv6, as its /64 network
+(``ipv6_prefix_length``): one subscriber routinely holds a whole /64, so counting
+single IPv6 addresses would give one client 2^64 budgets. Ports, brackets, zone
+ids and leading zeros are normalised first (see ``authkit._client_address``).
 
 Counting uses the moving-window strategy: it keeps one timestamp per counted event,
 so "5 failures within 60 s" holds for *every* 60 s span (a fixed window lets twice
@@ -30,7 +40,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import ipaddress
 import math
 import re
 import time
@@ -44,7 +53,9 @@ from limits import RateLimitItem, RateLimitItemPerSecond
 from limits.storage import MovingWindowSupport, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from authkit._client_address import client_address_key
 from authkit.errors import AuthkitError, ConfigurationError, ServiceUnavailable, TooManyAttempts
+from authkit.users._model import canonical
 
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
 
@@ -56,6 +67,13 @@ class ThrottleRules:
     The defaults are those of the HTTP contract. ``account_failures`` must stay at
     or below 100 to follow NIST SP 800-63B-4 §3.2.2, which caps consecutive failed
     attempts on one account at 100; a successful sign-in resets the count.
+
+    ``device_failures`` per ``device_window_seconds`` is the budget of one known
+    device (10 an hour: a person mistyping on their own phone, not a guesser, and
+    at most 240 guesses a day for whoever steals one device token);
+    ``device_token_ttl_seconds`` is how long a device token stays valid (90 days).
+    ``ipv6_prefix_length`` is the IPv6 network counted as one client address
+    (32-128; /64 by default, /128 counts single addresses).
     """
 
     pair_failures: int = 5
@@ -66,6 +84,10 @@ class ThrottleRules:
     account_window_seconds: int = 86_400
     registrations: int = 10
     registration_window_seconds: int = 3_600
+    device_failures: int = 10
+    device_window_seconds: int = 3_600
+    device_token_ttl_seconds: int = 90 * 86_400
+    ipv6_prefix_length: int = 64
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -75,6 +97,13 @@ class ThrottleRules:
                     f"ThrottleRules.{f.name} must be a positive integer, got {value!r}.",
                     field=f.name,
                 )
+        if not 32 <= self.ipv6_prefix_length <= 128:
+            # Shorter than /32 would put whole providers into one budget.
+            raise ConfigurationError(
+                "ThrottleRules.ipv6_prefix_length must be between 32 and 128, "
+                f"got {self.ipv6_prefix_length!r}.",
+                field="ipv6_prefix_length",
+            )
 
 
 DEFAULT_THROTTLE_RULES = ThrottleRules()
@@ -111,9 +140,9 @@ class LoginThrottle:
     A pair that has exhausted its budget is refused whether the next password is
     right or wrong, otherwise the throttle would leak which guess was correct.
 
-    Usernames are compared trimmed and case-folded, and IP addresses in their
-    canonical form (an IPv4-mapped IPv6 address counts as its
-    IPv4 address). Both reach the storage only as SHA-256 digests: no separator in a
+    Usernames are compared in ``authkit.users.canonical`` form (NFKC, case-folded,
+    trimmed), and IP addresses as IPv4 addresses or IPv6 networks (see the module
+    docstring). Both reach the storage only as SHA-256 digests: no separator in a
     username can make two (address, username) pairs share a counter.
     """
 
@@ -153,6 +182,7 @@ class LoginThrottle:
         self._pair = budget("pair", rules.pair_failures, rules.pair_window_seconds)
         self._address = budget("address", rules.address_failures, rules.address_window_seconds)
         self._account = budget("account", rules.account_failures, rules.account_window_seconds)
+        self._device = budget("device", rules.device_failures, rules.device_window_seconds)
         self._registration = budget(
             "registration", rules.registrations, rules.registration_window_seconds
         )
@@ -166,34 +196,43 @@ class LoginThrottle:
         """Whether the counters live in this process (``memory://``), unseen by others."""
         return self._in_process
 
-    def check_login(self, address: str, username: str) -> None:
-        """Refuse a sign-in attempt when its pair, address or account budget is spent.
+    def check_login(self, address: str, username: str, *, device: str | None = None) -> None:
+        """Refuse a sign-in attempt when one of its budgets is spent.
 
-        Consumes nothing: only failures count (see :meth:`record_failure`).
+        Its budgets are the pair's, the address's, and the account's, or, for an
+        attempt from a known ``device`` (the id of a verified device token of this
+        account), that device's instead of the account's. Consumes nothing.
 
         :raises TooManyAttempts: with ``retry_after``, the whole seconds after which
             none of the exhausted budgets refuses this attempt any more.
         """
-        addr, user = _normalize_address(address), _normalize_username(username)
+        addr, user = self._address_key(address), _normalize_username(username)
         with _storage_errors():
-            waits = self._exhausted_waits(addr, user)
+            waits = self._exhausted_waits(addr, user, device)
         if waits:
             raise TooManyAttempts(retry_after=_seconds_until(max(waits)))
 
-    def _exhausted_waits(self, addr: str, user: str) -> list[float]:
+    def _owner_budget(self, user: str, device: str | None) -> tuple[_Budget, tuple[str, ...]]:
+        """The account's budget, or a known device's own budget on that account."""
+        if device is None:
+            return self._account, self._account.identifiers(user)
+        return self._device, self._device.identifiers(user, device)
+
+    def _exhausted_waits(self, addr: str, user: str, device: str | None) -> list[float]:
         return [
             stats.reset_time
             for budget, ids in (
                 (self._pair, self._pair.identifiers(addr, user)),
                 (self._address, self._address.identifiers(addr)),
-                (self._account, self._account.identifiers(user)),
+                self._owner_budget(user, device),
             )
             if (stats := self._limiter.get_window_stats(budget.item, *ids)).remaining <= 0
         ]
 
-    def acquire_login(self, address: str, username: str) -> None:
+    def acquire_login(self, address: str, username: str, *, device: str | None = None) -> None:
         """Admit one sign-in attempt, counting it against the pair and account budgets.
 
+        (Against the pair and ``device`` budgets for an attempt from a known device.)
         Each budget is taken with the storage's atomic hit, so of N concurrent
         attempts at most the remaining budget get through, however they interleave.
         The address budget counts failures only (a busy NAT signs many people in)
@@ -201,43 +240,54 @@ class LoginThrottle:
 
         :raises TooManyAttempts: as :meth:`check_login`.
         """
-        addr, user = _normalize_address(address), _normalize_username(username)
+        addr, user = self._address_key(address), _normalize_username(username)
+        owner, owner_ids = self._owner_budget(user, device)
         with _storage_errors():
-            waits = self._exhausted_waits(addr, user)
+            waits = self._exhausted_waits(addr, user, device)
             if not waits and not (
                 self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
-                and self._limiter.hit(self._account.item, *self._account.identifiers(user))
+                and self._limiter.hit(owner.item, *owner_ids)
             ):
-                waits = self._exhausted_waits(addr, user) or [time.time()]
+                waits = self._exhausted_waits(addr, user, device) or [time.time()]
         if waits:
             raise TooManyAttempts(retry_after=_seconds_until(max(waits)))
 
-    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None:
+    def record_failure(
+        self, address: str, username: str, *, acquired: bool = False, device: str | None = None
+    ) -> None:
         """Count one failed sign-in (wrong password or MFA code).
 
         With ``acquired=True`` the attempt already counted against the pair and
-        account budgets in :meth:`acquire_login`, so only the address budget is
-        hit; otherwise all three are. A full budget is left as it is: the attempt
-        was refused anyway, and it frees when its oldest entry leaves the window.
+        account (or ``device``) budgets in :meth:`acquire_login`, so only the
+        address budget is hit; otherwise all three are. A full budget is left as
+        it is: the attempt was refused anyway, and it frees when its oldest entry
+        leaves the window.
         """
-        addr, user = _normalize_address(address), _normalize_username(username)
+        addr, user = self._address_key(address), _normalize_username(username)
+        owner, owner_ids = self._owner_budget(user, device)
         with _storage_errors():
             if not acquired:
                 self._limiter.hit(self._pair.item, *self._pair.identifiers(addr, user))
-                self._limiter.hit(self._account.item, *self._account.identifiers(user))
+                self._limiter.hit(owner.item, *owner_ids)
             self._limiter.hit(self._address.item, *self._address.identifiers(addr))
 
-    def record_success(self, address: str, username: str) -> None:
+    def record_success(self, address: str, username: str, *, device: str | None = None) -> None:
         """Forget the failures of this pair and of this account after a successful sign-in.
 
-        The account budget counts *consecutive* failures (NIST SP 800-63B-4 §3.2.2).
-        The address budget is kept: a client that guessed one password right must not
-        win a fresh budget to spray over other accounts.
+        And those of ``device``, when the sign-in came from a known one. The account
+        budget counts *consecutive* failures (NIST SP 800-63B-4 §3.2.2). The address
+        budget is kept: a client that guessed one password right must not win a
+        fresh budget to spray over other accounts.
         """
-        addr, user = _normalize_address(address), _normalize_username(username)
+        addr, user = self._address_key(address), _normalize_username(username)
         with _storage_errors():
             self._limiter.clear(self._pair.item, *self._pair.identifiers(addr, user))
             self._limiter.clear(self._account.item, *self._account.identifiers(user))
+            if device is not None:
+                self._limiter.clear(self._device.item, *self._device.identifiers(user, device))
+
+    def _address_key(self, address: str) -> str:
+        return client_address_key(address, self._rules.ipv6_prefix_length)
 
     def register_attempt(self, address: str) -> None:
         """Count one registration attempt from ``address``, or refuse it past the budget.
@@ -247,7 +297,7 @@ class LoginThrottle:
 
         :raises TooManyAttempts: when the address has used its registration budget.
         """
-        ids = self._registration.identifiers(_normalize_address(address))
+        ids = self._registration.identifiers(self._address_key(address))
         with _storage_errors():
             if self._limiter.hit(self._registration.item, *ids):
                 return
@@ -289,19 +339,13 @@ def _storage_errors() -> Iterator[None]:
 
 
 def _normalize_username(username: str) -> str:
-    # The same form as authkit.users.canonical, so the service's keys meet ours.
-    return username.strip().casefold()
+    # authkit.users.canonical itself, so the service's keys meet ours.
+    return canonical(username)
 
 
 def _normalize_address(address: str) -> str:
-    text = address.strip()
-    try:
-        ip = ipaddress.ip_address(text)
-    except ValueError:
-        return text
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
-    return str(ip)
+    """The key of ``address`` under the default rules (an IPv6 address counts as its /64)."""
+    return client_address_key(address, DEFAULT_THROTTLE_RULES.ipv6_prefix_length)
 
 
 def _digest(value: str) -> str:

@@ -107,6 +107,16 @@ def update_user(user_id: str) -> Response:
     return jsonify(user_json(user))
 
 
+@admin_users_blueprint.delete("/<user_id>/mfa")
+@roles_required(ADMIN)
+def reset_mfa(user_id: str) -> Response:
+    """Switch another account's TOTP off and end its sessions (lost authenticator)."""
+    user = admin_service().reset_mfa(
+        actor=current_principal().user, user_id=user_id, address=client_address()
+    )
+    return jsonify(user_json(user))
+
+
 @admin_users_blueprint.post("/bulk")
 @roles_required(ADMIN)
 def bulk() -> Response:

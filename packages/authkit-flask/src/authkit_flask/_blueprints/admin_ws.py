@@ -36,12 +36,14 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
 
 from authkit import AuthkitError, Principal
-from authkit.errors import Forbidden, InvalidToken
+from authkit.errors import Forbidden, InvalidRequest, InvalidToken
 from authkit.live import OVERFLOW, SHUTDOWN, HubFull, Subscription, SubscriptionClosed
 from authkit.roles import ADMIN
+from authkit_flask._blueprints.auth import client_address
 from authkit_flask._live import LiveUpdates, Outgoing
 from authkit_flask._problem import problem
 from authkit_flask._responses import rfc3339
+from authkit_flask._schemas import decode_json
 from authkit_flask._state import get_state, request_state
 
 _log = logging.getLogger("authkit_flask.live")
@@ -79,7 +81,7 @@ def register_admin_ws(app: Flask, live: LiveUpdates) -> None:
         if token is not None:
             request_state().principal = _admin_principal(token)  # raises 401 / 403
             request_state().live_token = token
-        elif live.reserve_pending():
+        elif live.reserve_pending(client_address()):
             request_state().live_pending = True
         else:
             return problem(
@@ -96,7 +98,7 @@ def register_admin_ws(app: Flask, live: LiveUpdates) -> None:
         state = request_state()
         if state.live_pending:
             state.live_pending = False
-            live.release_pending()
+            live.release_pending(client_address())
 
     @sock.route(WS_PATH, bp=blueprint)  # type: ignore[untyped-decorator]  # flask-sock ships no types
     def admin_ws(ws: Server) -> None:
@@ -136,7 +138,7 @@ def _serve(ws: Server, live: LiveUpdates) -> None:
         token = _first_message_token(ws, live.first_message_timeout)
         if state.live_pending:
             state.live_pending = False
-            live.release_pending()  # authenticated or not, it no longer waits
+            live.release_pending(client_address())  # authenticated or not, it no longer waits
         if token is None:
             _close(ws, CLOSE_POLICY_VIOLATION, 'send {"access_token": ...} first')
             return
@@ -216,8 +218,8 @@ def _first_message_token(ws: Server, timeout: float) -> str | None:
     if not isinstance(raw, str):
         return None
     try:
-        body = json.loads(raw)
-    except ValueError:
+        body = decode_json(raw)
+    except InvalidRequest:
         return None
     token = body.get("access_token") if isinstance(body, dict) else None
     return token if isinstance(token, str) and token else None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from flask import Blueprint, Response, jsonify, request
 
+from authkit import TokenPair
+from authkit.tokens import MAX_DEVICE_TOKEN_CHARS
 from authkit_flask._decorators import current_principal, enrolment_allowed, login_required
 from authkit_flask._responses import token_response, user_json
 from authkit_flask._schemas import (
@@ -16,6 +20,10 @@ from authkit_flask._schemas import (
 from authkit_flask._state import get_state
 
 auth_blueprint = Blueprint("authkit_auth", __name__, url_prefix="/auth")
+
+DEVICE_TOKEN_HEADER: Final = "X-Device-Token"  # noqa: S105 - a header name
+DEVICE_COOKIE: Final = "authkit_device"
+LOGIN_PATH: Final = "/auth/login"
 
 
 def client_address() -> str:
@@ -35,8 +43,32 @@ def register() -> tuple[Response, int]:
     return jsonify(user_json(user)), 201
 
 
+def device_token() -> str | None:
+    """The device token the client presents: ``X-Device-Token`` (JSON clients), else
+    the ``authkit_device`` cookie (browsers); anything too long to be one is none."""
+    token = request.headers.get(DEVICE_TOKEN_HEADER) or request.cookies.get(DEVICE_COOKIE)
+    return token if token and len(token) <= MAX_DEVICE_TOKEN_CHARS else None
+
+
+def set_device_cookie(response: Response, pair: TokenPair, *, path: str = LOGIN_PATH) -> None:
+    """Hand a browser its fresh device token: HttpOnly (no script reads it),
+    SameSite=Strict, Secure on HTTPS, sent back to the sign-in endpoint ``path`` only."""
+    if pair.device_token is None:
+        return
+    response.set_cookie(
+        DEVICE_COOKIE,
+        pair.device_token,
+        max_age=pair.device_token_expires_in,
+        path=path,
+        secure=request.is_secure,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
 @auth_blueprint.post("/login")
 def login() -> Response:
+    """Sign in; a device token (header or cookie) spends its device's own budget."""
     body = parse_body(request, LoginBody)
     pair = get_state().kit.auth.login(
         identifier=body.username,
@@ -44,8 +76,11 @@ def login() -> Response:
         address=client_address(),
         otp=body.otp,
         recovery_code=body.recovery_code,
+        device_token=device_token(),
     )
-    return token_response(pair)
+    response = token_response(pair)
+    set_device_cookie(response, pair)
+    return response
 
 
 @auth_blueprint.post("/refresh")
@@ -88,4 +123,12 @@ def change_password() -> tuple[str, int]:
     return "", 204
 
 
-__all__ = ["auth_blueprint", "client_address"]
+__all__ = [
+    "DEVICE_COOKIE",
+    "DEVICE_TOKEN_HEADER",
+    "LOGIN_PATH",
+    "auth_blueprint",
+    "client_address",
+    "device_token",
+    "set_device_cookie",
+]

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from authkit_flask._blueprints.auth import client_address
 from authkit_flask._decorators import current_principal, enrolment_allowed
-from authkit_flask._schemas import OtpBody, SecondFactorBody, parse_body
+from authkit_flask._schemas import OtpBody, PasswordBody, SecondFactorBody, parse_body
 from authkit_flask._state import get_state
 
 mfa_blueprint = Blueprint("authkit_mfa", __name__, url_prefix="/auth/mfa/totp")
@@ -21,7 +21,10 @@ def _no_store(response: Response) -> Response:
 @mfa_blueprint.post("/setup")
 @enrolment_allowed
 def setup() -> Response:
-    enrolment = get_state().kit.mfa.setup(user=current_principal().user, address=client_address())
+    body = parse_body(request, PasswordBody)
+    enrolment = get_state().kit.mfa.setup(
+        user=current_principal().user, password=body.password, address=client_address()
+    )
     return _no_store(jsonify({"secret": enrolment.secret, "otpauth_uri": enrolment.otpauth_uri}))
 
 

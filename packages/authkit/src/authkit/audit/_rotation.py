@@ -229,7 +229,7 @@ class RotatingFileWriter:
         """The lock file descriptor, opened anew after a fork (see the module docstring)."""
         if self._lock_fd is None or self._pid != os.getpid():
             self._close_fds()
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             self._lock_fd = os.open(
                 self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, _FILE_MODE
             )

@@ -49,7 +49,7 @@ class KeyRingFile:
         return stat.st_ino, stat.st_mtime_ns, stat.st_size
 
     def save(self, ring: KeyRing) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         payload = json.dumps(ring.to_jwk_set(), indent=2).encode()
         fd, tmp = tempfile.mkstemp(prefix=".keyring-", dir=self.path.parent)
         try:
@@ -81,9 +81,12 @@ class KeyRingFile:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """An exclusive inter-process lock for read-modify-write of the ring."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         lock_path = self.path.with_name(self.path.name + ".lock")
-        with open(lock_path, "a") as lock:
+        # 0600 like the ring: the lock file holds nothing, but nobody else needs it.
+        with os.fdopen(
+            os.open(lock_path, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600), "a"
+        ) as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

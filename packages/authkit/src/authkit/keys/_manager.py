@@ -16,6 +16,7 @@ from typing import Any
 
 from authkit.audit._sink import AuditSink
 from authkit.clock import Clock, SystemClock
+from authkit.errors import KeyRingError
 from authkit.keys._file import KeyRingFile
 from authkit.keys._ring import DEFAULT_ALGORITHM, KeyRing
 from authkit.keys._signing_key import Algorithm, SigningKey
@@ -115,18 +116,36 @@ class KeyManager:
 
         return self._change(ROTATE_EVENT, change)
 
-    def retire(self, kid: str | None = None) -> list[str]:
+    def retire(self, kid: str | None = None, *, compromised: bool = False) -> list[str]:
         """Remove the keys whose window has passed (or only ``kid``); returns their kids.
 
         Raises ``KeyRingError`` for the active key, an unknown ``kid`` or a key
         still inside its window.
+
+        ``compromised=True`` (with a ``kid``) is the emergency retirement of a
+        leaked key: it goes at once, inside its window or not, so every token it
+        signed stops verifying on every worker at their next reload of the ring
+        (about a second for a ring file). If it is the active key, a new active key
+        replaces it in the same locked write. Audited as ``keys.retire`` with
+        ``compromised: true`` (and ``activated``, the new kid, when one was made).
+        Clients keep their sessions: refresh tokens do not depend on the ring.
         """
+        if compromised and kid is None:
+            raise KeyRingError("Name the compromised key (kid) to retire.")
         removed: list[str] = []
 
         def change(ring: KeyRing) -> tuple[KeyRing, dict[str, Any]]:
-            kept, gone = ring.retire(now=self._clock.now(), window=self._window, kid=kid)
+            if compromised:
+                assert kid is not None
+                kept, gone = ring.retire_compromised(kid, now=self._clock.now())
+                fields: dict[str, Any] = {"kids": gone, "compromised": True}
+                if kept.active.kid != ring.active.kid:
+                    fields["activated"] = kept.active.kid
+            else:
+                kept, gone = ring.retire(now=self._clock.now(), window=self._window, kid=kid)
+                fields = {"kids": gone}
             removed.extend(gone)
-            return kept, {"kids": gone}
+            return kept, fields
 
         self._change(RETIRE_EVENT, change)
         return removed

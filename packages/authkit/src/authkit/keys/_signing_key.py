@@ -21,6 +21,11 @@ from authkit.errors import KeyRingError
 Algorithm = Literal["RS256", "ES256", "EdDSA", "HS256"]
 ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256", "EdDSA", "HS256")
 ASYMMETRIC: frozenset[str] = frozenset({"RS256", "ES256", "EdDSA"})
+RSA_KEY_BITS = 3072
+"""Modulus of new RS256 keys: 128-bit security (NIST SP 800-57 Part 1 Rev. 5, Table 2),
+as OWASP ASVS 5 V11 asks of new keys; 2048 bits give only 112."""
+MIN_RSA_KEY_BITS = 2048
+"""Smallest RS256 key a ring accepts (existing 2048-bit keys keep verifying)."""
 
 
 class KeyStatus(StrEnum):
@@ -59,10 +64,10 @@ class SigningKey:
 
     @classmethod
     def generate(cls, alg: Algorithm, *, created_at: datetime, status: KeyStatus) -> SigningKey:
-        kid = secrets.token_urlsafe(12)
+        kid = _new_kid()
         private: Any
         if alg == "RS256":
-            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            private = rsa.generate_private_key(public_exponent=65537, key_size=RSA_KEY_BITS)
             jwk = RSAAlgorithm.to_jwk(private, as_dict=True)
         elif alg == "ES256":
             private = ec.generate_private_key(ec.SECP256R1())
@@ -149,7 +154,28 @@ def _load(alg: Algorithm, jwk: dict[str, Any]) -> tuple[Any, Any]:
     private = algorithm.from_jwk(jwk)
     if not hasattr(private, "public_key"):
         raise KeyRingError("A signing key must include its private members.")
+    if isinstance(private, rsa.RSAPrivateKey) and private.key_size < MIN_RSA_KEY_BITS:
+        raise KeyRingError(f"RS256 keys must be at least {MIN_RSA_KEY_BITS} bits.")
     return private, private.public_key()
 
 
-__all__ = ["ALGORITHMS", "Algorithm", "KeyStatus", "SigningKey"]
+def _new_kid() -> str:
+    """16 base64url characters (96 random bits) that never start with ``-``.
+
+    Operators type kids on command lines (``keys retire --kid K``), where a value
+    starting with ``-`` reads as an option; ``token_urlsafe`` gives one in 64.
+    """
+    while True:
+        kid = secrets.token_urlsafe(12)
+        if not kid.startswith("-"):
+            return kid
+
+
+__all__ = [
+    "ALGORITHMS",
+    "MIN_RSA_KEY_BITS",
+    "RSA_KEY_BITS",
+    "Algorithm",
+    "KeyStatus",
+    "SigningKey",
+]

@@ -5,10 +5,10 @@ setup / enable / disable flow an adapter calls; ``MfaStore`` is the contract
 the backends in ``authkit.storage`` implement.
 """
 
-from authkit.mfa._enrolment import CodeThrottle, MfaEnrolment
+from authkit.mfa._enrolment import CodeThrottle, MfaEnrolment, PasswordCheck
 from authkit.mfa._recovery import (
     RECOVERY_CODE_COUNT,
-    hash_recovery_code,
+    RecoveryCodeHasher,
     new_recovery_codes,
     normalise_recovery_code,
 )
@@ -25,11 +25,12 @@ __all__ = [
     "MfaEnrolment",
     "MfaService",
     "MfaStore",
+    "PasswordCheck",
+    "RecoveryCodeHasher",
     "SecretBox",
     "Totp",
     "TotpConfig",
     "TotpEnrolment",
-    "hash_recovery_code",
     "new_recovery_codes",
     "normalise_recovery_code",
 ]

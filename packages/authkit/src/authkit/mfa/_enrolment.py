@@ -4,8 +4,9 @@ Composed from an ``MfaService``, the throttle and the audit sink, and given to t
 app beside ``AuthService`` (not mixed into it). Every code check here is
 throttled exactly like a sign-in: the attempt is admitted (and counted) before
 the code is checked, a wrong code counts as a failure, and a right one clears the
-budget. Setup needs the caller's user record only; re-authentication before it
-(ASVS V6: changing an authentication factor) is the caller's to demand.
+budget. Setup needs the account's password again (OWASP ASVS 5 V6: re-authenticate
+before changing an authentication factor): a stolen access token alone must not
+be enough to enrol the thief's authenticator and lock the owner out.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 from typing import Protocol
 
 from authkit.audit._sink import AuditSink
-from authkit.errors import InvalidOtp, MfaRequired
+from authkit.errors import InvalidCredentials, InvalidOtp, MfaRequired
 from authkit.mfa._service import MfaService, TotpEnrolment
 from authkit.users._model import User, canonical
 
@@ -30,11 +31,25 @@ class CodeThrottle(Protocol):
     def record_success(self, address: str, username: str) -> None: ...
 
 
+class PasswordCheck(Protocol):
+    """The part of ``PasswordHasher`` re-authentication needs."""
+
+    def verify(self, password_hash: str, password: str) -> bool: ...
+
+
 class MfaEnrolment:
-    def __init__(self, *, mfa: MfaService, throttle: CodeThrottle, audit: AuditSink) -> None:
+    def __init__(
+        self,
+        *,
+        mfa: MfaService,
+        throttle: CodeThrottle,
+        audit: AuditSink,
+        hasher: PasswordCheck,
+    ) -> None:
         self.service = mfa
         self._throttle = throttle
         self._audit = audit
+        self._hasher = hasher
 
     @contextmanager
     def _code_attempt(self, user: User, address: str, event: str) -> Iterator[None]:
@@ -55,8 +70,26 @@ class MfaEnrolment:
             raise InvalidOtp() from None
         self._throttle.record_success(address, key)
 
-    def setup(self, *, user: User, address: str) -> TotpEnrolment:
-        """Start enrolment with a fresh secret (``Conflict`` while MFA is enabled)."""
+    def setup(self, *, user: User, password: str, address: str) -> TotpEnrolment:
+        """Start enrolment with a fresh secret, after checking ``password`` again.
+
+        A wrong password is ``InvalidCredentials`` and counts as a failed sign-in
+        (same budgets, same order: admitted before the argon2 check); ``Conflict``
+        while MFA is enabled.
+        """
+        key = canonical(user.username)
+        self._throttle.acquire_login(address, key)
+        if not self._hasher.verify(user.password_hash, password):
+            self._throttle.record_failure(address, key, acquired=True)
+            self._audit.log(
+                "mfa.setup",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="bad_password",
+            )
+            raise InvalidCredentials("The password is incorrect.")
+        self._throttle.record_success(address, key)
         enrolment = self.service.setup(user)
         self._audit.log("mfa.setup", outcome="success", actor=user.id, client_address=address)
         return enrolment
@@ -79,4 +112,4 @@ class MfaEnrolment:
         )
 
 
-__all__ = ["CodeThrottle", "MfaEnrolment"]
+__all__ = ["CodeThrottle", "MfaEnrolment", "PasswordCheck"]

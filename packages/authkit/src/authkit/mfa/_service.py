@@ -2,7 +2,8 @@
 
 A code is accepted within one time step of skew and only once: the store records
 the last accepted step per user with a conditional update, so a replay is refused
-even when it reaches another worker or host. Recovery codes are single use.
+even when it reaches another worker or host. Recovery codes are single use and
+stored as salted argon2id (see ``authkit.mfa._recovery``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from authkit.clock import Clock, SystemClock
 from authkit.errors import Conflict, InvalidOtp, MfaRequired
-from authkit.mfa._recovery import hash_recovery_code, new_recovery_codes
+from authkit.mfa._recovery import RecoveryCodeHasher, new_recovery_codes
 from authkit.mfa._secret_box import SecretBox
 from authkit.mfa._store import MfaStore
 from authkit.mfa._totp import Totp
@@ -32,11 +33,13 @@ class MfaService:
         box: SecretBox,
         totp: Totp,
         clock: Clock | None = None,
+        recovery: RecoveryCodeHasher | None = None,
     ) -> None:
         self.store = store
         self.box = box
         self.totp = totp
         self.clock = clock or SystemClock()
+        self.recovery = recovery or RecoveryCodeHasher()
 
     def setup(self, user: User) -> TotpEnrolment:
         """Start enrolment with a fresh secret; 409 while MFA is already enabled."""
@@ -58,9 +61,7 @@ class MfaService:
             raise Conflict("No enrolment is pending: start TOTP setup first.")
         self._check_totp(user, self.box.decrypt(encrypted), otp)
         codes = new_recovery_codes()
-        if not self.store.enable(
-            user.id, [hash_recovery_code(c) for c in codes], now=self.clock.now()
-        ):
+        if not self.store.enable(user.id, self.recovery.hash_codes(codes), now=self.clock.now()):
             raise Conflict("Two-factor authentication is already enabled.")
         return codes
 
@@ -73,11 +74,12 @@ class MfaService:
         if not otp and not recovery_code:
             raise MfaRequired()
         if recovery_code:
-            if not self.store.use_recovery_code(
-                user.id, hash_recovery_code(recovery_code), now=self.clock.now()
-            ):
-                raise InvalidOtp()
-            return "recovery_code"
+            stored = self.store.recovery_code_hashes(user.id)
+            for candidate in self.recovery.candidates(recovery_code, stored):
+                # The conditional update is what makes the code single use.
+                if self.store.use_recovery_code(user.id, candidate, now=self.clock.now()):
+                    return "recovery_code"
+            raise InvalidOtp()
         encrypted = self.store.get_secret(user.id)
         if encrypted is None:
             raise InvalidOtp()

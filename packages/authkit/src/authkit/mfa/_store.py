@@ -33,6 +33,10 @@ class MfaStore(Protocol):
         """
         ...
 
+    def recovery_code_hashes(self, user_id: str) -> list[str]:
+        """The stored hashes of the user's unused recovery codes (to find a code's salt)."""
+        ...
+
     def use_recovery_code(self, user_id: str, code_hash: str, *, now: datetime) -> bool:
         """Mark an unused code used, atomically; False if unknown or already used."""
         ...

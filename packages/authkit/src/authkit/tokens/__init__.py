@@ -1,4 +1,5 @@
-"""Access tokens (JWT, RFC 9068) and refresh tokens (opaque, rotated, RFC 9700).
+"""Access tokens (JWT, RFC 9068), refresh tokens (opaque, rotated, RFC 9700), and
+device tokens (OWASP device cookies: a known device's own sign-in budget).
 
 ``RefreshTokenStore`` is the contract the backends in ``authkit.storage``
 implement; ``KeyRingSource`` is where issuers and verifiers get the key ring.
@@ -11,6 +12,7 @@ from authkit.tokens._access import (
     AccessTokens,
     IssuedAccessToken,
 )
+from authkit.tokens._device import MAX_DEVICE_TOKEN_CHARS, DeviceTokens, IssuedDeviceToken
 from authkit.tokens._records import RefreshTokenRecord
 from authkit.tokens._refresh import IssuedRefreshToken, RefreshLifetimes, RefreshTokens, hash_token
 from authkit.tokens._store import (
@@ -22,10 +24,13 @@ from authkit.tokens._store import (
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
+    "MAX_DEVICE_TOKEN_CHARS",
     "AccessClaims",
     "AccessTokenConfig",
     "AccessTokens",
+    "DeviceTokens",
     "IssuedAccessToken",
+    "IssuedDeviceToken",
     "IssuedRefreshToken",
     "RefreshLifetimes",
     "RefreshTokenRecord",

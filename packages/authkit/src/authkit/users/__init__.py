@@ -5,8 +5,8 @@ deactivation, audit); ``UserStore`` is the contract the backends in
 ``authkit.storage`` implement.
 """
 
-from authkit.users._admin import BULK_EVENT, UPDATE_EVENT, AdminService
-from authkit.users._identity import USERNAME_PATTERN, validate_identity
+from authkit.users._admin import BULK_EVENT, MFA_RESET_EVENT, UPDATE_EVENT, AdminService, MfaReset
+from authkit.users._identity import USERNAME_PATTERN, normalise_identity, validate_identity
 from authkit.users._model import NewUser, User, canonical
 from authkit.users._query import (
     BULK_ACTIONS,
@@ -22,6 +22,7 @@ from authkit.users._query import (
     last_admin_conflict,
 )
 from authkit.users._store import UserStore
+from authkit.users._unicode import invisible_characters, skeleton, skeleton_digest
 
 __all__ = [
     "BULK_ACTIONS",
@@ -29,11 +30,13 @@ __all__ = [
     "DEFAULT_PAGE_SIZE",
     "MAX_BULK_IDS",
     "MAX_PAGE_SIZE",
+    "MFA_RESET_EVENT",
     "UPDATE_EVENT",
     "USERNAME_PATTERN",
     "AdminService",
     "BulkAction",
     "BulkResult",
+    "MfaReset",
     "NewUser",
     "User",
     "UserPage",
@@ -42,6 +45,10 @@ __all__ = [
     "canonical",
     "classify",
     "escape_like",
+    "invisible_characters",
     "last_admin_conflict",
+    "normalise_identity",
+    "skeleton",
+    "skeleton_digest",
     "validate_identity",
 ]

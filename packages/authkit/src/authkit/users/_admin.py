@@ -19,9 +19,10 @@ operator relies on whatever the web framework:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from authkit.audit._sink import AuditSink
-from authkit.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from authkit.errors import ConfigurationError, Conflict, Forbidden, NotFound, ValidationFailed
 from authkit.tokens._refresh import RefreshTokens
 from authkit.users._model import User
 from authkit.users._query import (
@@ -38,15 +39,28 @@ from authkit.users._store import UserStore
 
 UPDATE_EVENT = "admin.user.update"
 BULK_EVENT = "admin.user.bulk"
+MFA_RESET_EVENT = "admin.user.mfa_reset"
+
+
+class MfaReset(Protocol):
+    """The part of ``MfaStore`` an administrator's reset needs."""
+
+    def disable(self, user_id: str) -> None: ...
 
 
 class AdminService:
     def __init__(
-        self, *, users: UserStore, refresh_tokens: RefreshTokens, audit: AuditSink
+        self,
+        *,
+        users: UserStore,
+        refresh_tokens: RefreshTokens,
+        audit: AuditSink,
+        mfa: MfaReset | None = None,
     ) -> None:
         self.users = users
         self.refresh_tokens = refresh_tokens
         self.audit = audit
+        self.mfa = mfa
 
     def list_users(self, query: UserQuery) -> UserPage:
         return self.users.list_users(query)
@@ -173,6 +187,45 @@ class AdminService:
         )
         return result
 
+    def reset_mfa(self, *, actor: User, user_id: str, address: str) -> User:
+        """Switch another account's TOTP off (a lost phone and no recovery code left).
+
+        The account's secret, replay step and recovery codes are forgotten and
+        every session of it is revoked, so whoever held a session made with the old
+        factor signs in again; an account whose role requires MFA must enrol anew
+        before its tokens open anything else. Audited as ``admin.user.mfa_reset``.
+        An account without MFA is ``Conflict``.
+        """
+        _require_admin(actor)
+        if self.mfa is None:
+            raise ConfigurationError("AdminService.reset_mfa needs an MFA store.")
+        target = [user_id] if is_user_id(user_id) else []
+        try:
+            user = self.get_user(user_id)
+            if not user.mfa_enabled:
+                raise Conflict("Two-factor authentication is not enabled.", reason="mfa_disabled")
+        except (Conflict, NotFound) as exc:
+            self.audit.log(
+                MFA_RESET_EVENT,
+                outcome="failure",
+                actor=actor.id,
+                client_address=address,
+                target_ids=target,
+                reason=str(exc.extra.get("reason", exc.code)),
+            )
+            raise
+        self.mfa.disable(user.id)
+        revoked = self.refresh_tokens.revoke_user(user.id)
+        self.audit.log(
+            MFA_RESET_EVENT,
+            outcome="success",
+            actor=actor.id,
+            client_address=address,
+            target_ids=target,
+            revoked=revoked,
+        )
+        return self.get_user(user.id)
+
     def _set_active(self, user_id: str, *, active: bool) -> User:
         user = self.users.set_active(user_id, active)
         if user is None:
@@ -192,4 +245,4 @@ def _require_admin(actor: User) -> None:
         raise Forbidden()
 
 
-__all__ = ["BULK_EVENT", "UPDATE_EVENT", "AdminService"]
+__all__ = ["BULK_EVENT", "MFA_RESET_EVENT", "UPDATE_EVENT", "AdminService", "MfaReset"]

@@ -6,15 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from authkit.roles import ADMIN
-
-
-def canonical(value: str) -> str:
-    """The form usernames and emails are compared and counted in (case-folded).
-
-    Case-insensitive uniqueness and throttling counters both use it, so ``Alice``
-    and ``alice`` are one account and share one failure budget.
-    """
-    return value.strip().casefold()
+from authkit.users._unicode import canonical
 
 
 @dataclass(frozen=True, kw_only=True)

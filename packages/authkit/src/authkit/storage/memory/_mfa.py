@@ -64,6 +64,10 @@ class MemoryMfaStore:
             state.last_step = step
             return True
 
+    def recovery_code_hashes(self, user_id: str) -> list[str]:
+        state = self._state.get(user_id)
+        return [h for h, used in state.codes.items() if used is None] if state else []
+
     def use_recovery_code(self, user_id: str, code_hash: str, *, now: datetime) -> bool:
         with self._lock:
             state = self._state.get(user_id)

@@ -10,6 +10,11 @@ from typing import Any
 from authkit.errors import Conflict
 from authkit.storage.memory._user_admin import MemoryUserAdmin
 from authkit.users._model import NewUser, User, canonical
+from authkit.users._unicode import (
+    confusable_email_conflict,
+    needs_confusable_check,
+    skeleton_digest,
+)
 
 
 class MemoryUserStore(MemoryUserAdmin):
@@ -19,10 +24,15 @@ class MemoryUserStore(MemoryUserAdmin):
 
     def create(self, new: NewUser) -> User:
         keys = {canonical(new.username), canonical(new.email)}
+        skeleton = skeleton_digest(new.email) if needs_confusable_check(new.email) else None
         with self._lock:
             for existing in self._users.values():
                 if keys & {canonical(existing.username), canonical(existing.email)}:
                     raise Conflict("The username or email is already registered.")
+            if skeleton is not None and any(
+                skeleton_digest(existing.email) == skeleton for existing in self._users.values()
+            ):
+                raise confusable_email_conflict()
             user = User(
                 id=new.id,
                 username=new.username,

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import create_engine as sa_create_engine
 
 _READ_ONLY = "authkit_read_only"
@@ -23,6 +26,7 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     # end up in logs that admins can read.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         kwargs.setdefault("connect_args", {}).setdefault("timeout", 30)
         engine = sa_create_engine(url, **kwargs)
 
@@ -52,6 +56,25 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     return sa_create_engine(url, **kwargs)
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600), if it is absent.
+
+    SQLite makes a new file with the process umask (0644 by default: every local
+    user could read the password hashes), and gives its ``-wal`` and ``-shm``
+    files the mode of the database file, so creating the file first is enough.
+    An existing file keeps its mode: the operator chose it. In-memory and URI
+    (``file:``) databases are left alone.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # kept as it is, or a missing folder SQLite will report as it always has
+    with contextlib.suppress(FileExistsError):  # another process made it first
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 @contextmanager
 def read_only(engine: Engine) -> Iterator[Connection]:
     """A connection for reads only: on SQLite it does not take the write lock."""
@@ -60,4 +83,4 @@ def read_only(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-__all__ = ["create_engine", "read_only"]
+__all__ = ["create_engine", "private_sqlite_file", "read_only"]

@@ -79,6 +79,16 @@ class SqlMfaStore:
             )
             return result.rowcount == 1
 
+    def recovery_code_hashes(self, user_id: str) -> list[str]:
+        c = recovery_codes.c
+        with read_only(self._engine) as conn:
+            return [
+                str(value)
+                for value in conn.execute(
+                    select(c.code_hash).where(and_(c.user_id == user_id, c.used_at.is_(None)))
+                ).scalars()
+            ]
+
     def use_recovery_code(self, user_id: str, code_hash: str, *, now: datetime) -> bool:
         c = recovery_codes.c
         with self._engine.begin() as conn:

@@ -41,6 +41,9 @@ users = Table(
     Column("username_canonical", String(150), nullable=False, unique=True),
     Column("email", String(320), nullable=False),
     Column("email_canonical", String(320), nullable=False, unique=True),
+    # SHA-256 of the email's UTS #39 skeleton: look-alike emails share it (not unique:
+    # pure-ASCII addresses are not refused on it, see authkit.users._unicode).
+    Column("email_skeleton", String(64), nullable=True, index=True),
     Column("password_hash", String(255), nullable=False),
     Column("is_active", Boolean, nullable=False, server_default=false()),
     Column("mfa_enabled", Boolean, nullable=False, server_default=false()),
@@ -113,7 +116,8 @@ recovery_codes = Table(
         nullable=False,
         index=True,
     ),
-    Column("code_hash", String(64), nullable=False),
+    # argon2id, salted per enrolment (PHC string); see authkit.mfa._recovery.
+    Column("code_hash", String(255), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("used_at", DateTime(timezone=True), nullable=True),
     # Unique per user, not globally: two users' random codes may collide at scale.

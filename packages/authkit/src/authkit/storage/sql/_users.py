@@ -14,6 +14,11 @@ from authkit.storage.sql._rows import load_roles, user_from_row
 from authkit.storage.sql._tables import user_roles, users
 from authkit.storage.sql._user_admin import SqlUserAdmin
 from authkit.users._model import NewUser, User, canonical
+from authkit.users._unicode import (
+    confusable_email_conflict,
+    needs_confusable_check,
+    skeleton_digest,
+)
 
 
 class SqlUserStore(SqlUserAdmin):
@@ -27,6 +32,7 @@ class SqlUserStore(SqlUserAdmin):
             "username_canonical": canonical(new.username),
             "email": new.email,
             "email_canonical": canonical(new.email),
+            "email_skeleton": skeleton_digest(new.email),
             "password_hash": new.password_hash,
             "is_active": new.is_active,
             "mfa_enabled": False,
@@ -48,6 +54,13 @@ class SqlUserStore(SqlUserAdmin):
                 ).first()
                 if taken is not None:
                     raise Conflict("The username or email is already registered.")
+                if (
+                    needs_confusable_check(new.email)
+                    and conn.execute(
+                        select(users.c.id).where(users.c.email_skeleton == row["email_skeleton"])
+                    ).first()
+                ):
+                    raise confusable_email_conflict()
                 conn.execute(insert(users).values(**row))
                 if new.roles:
                     conn.execute(
