@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -59,14 +60,16 @@ def _wait_ready(server: Server, timeout: float = 60) -> None:
 StartServer = Callable[..., Server]
 
 
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[StartServer]:
-    """Factory: ``start_server(instance=..., **FLIGHT_APP_overrides)``; all stopped after."""
-    started: list[Server] = []
-    logs: list[object] = []
+class _Servers:
+    """Servers started in ``folder`` (instance folders and logs), all stopped by ``stop_all``."""
 
-    def start(instance: Path | None = None, **settings: str) -> Server:
-        instance = instance or tmp_path / "instance"
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.started: list[Server] = []
+        self.logs: list[IO[bytes]] = []
+
+    def start(self, instance: Path | None = None, **settings: str) -> Server:
+        instance = instance or self.folder / "instance"
         port = free_port()
         env = {key: value for key, value in os.environ.items() if not key.startswith("FLIGHT_APP_")}
         env.update(
@@ -78,9 +81,9 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             }
         )
         env.update({f"FLIGHT_APP_{k.upper()}": v for k, v in settings.items()})
-        log = tmp_path / f"serve-{port}.log"
+        log = self.folder / f"serve-{port}.log"
         handle = log.open("wb")
-        logs.append(handle)
+        self.logs.append(handle)
         process = subprocess.Popen(
             [str(Path(sys.executable).with_name("flight-app")), "serve"],
             env=env,
@@ -88,12 +91,28 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
             stderr=subprocess.STDOUT,
         )
         server = Server(f"http://127.0.0.1:{port}", process, instance, log)
-        started.append(server)
+        self.started.append(server)
         _wait_ready(server)
         return server
 
-    yield start
-    for server in started:
-        server.stop()
-    for handle in logs:
-        handle.close()  # type: ignore[attr-defined]
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
+        for handle in self.logs:
+            handle.close()
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[StartServer]:
+    """Factory: ``start_server(instance=..., **FLIGHT_APP_overrides)``; all stopped after."""
+    servers = _Servers(tmp_path)
+    yield servers.start
+    servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def start_shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
+    """Like ``start_server`` for servers that outlive one test (module-scoped fixtures)."""
+    servers = _Servers(tmp_path_factory.mktemp("servers"))
+    yield servers.start
+    servers.stop_all()

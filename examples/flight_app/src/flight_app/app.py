@@ -13,6 +13,7 @@ from flight_app.components import Components, build_components
 from flight_app.flights_setup import build_flight_search, install_flights, shutdown_flights
 from flight_app.live_setup import build_live, install_live, log_sources, shutdown_live
 from flight_app.logging_setup import configure_logging
+from flight_app.pages import install_pages
 from flight_app.settings import Settings, load_settings
 
 EXTENSION_KEY = "flight_app"
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         log_sources=log_sources(settings),
         live_updates=live.updates,
     )
+    install_pages(app)  # the search page at /; authkit's pages come with AuthKit
     return app
 
 

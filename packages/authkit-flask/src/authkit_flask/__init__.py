@@ -1,15 +1,19 @@
 """authkit-flask: the Flask adapter of authkit.
 
 ``AuthKit(app, kit)`` wires a core built by ``authkit.build`` into a Flask app:
-the HTTP contract's blueprints, problem+json errors, trace ids, health, metrics
-and the admin live-update socket. Views are guarded with ``login_required`` /
-``roles_required`` and read the caller with ``current_principal()``. Every module
-of the package is private; these names are its surface.
+the HTTP contract's blueprints, problem+json errors, trace ids, health, metrics,
+the admin live-update socket, and the browser pages (sign-in, registration,
+account, admin console; overridable templates) with their cookie-held sessions.
+Views are guarded with ``login_required`` / ``roles_required`` and read the
+caller with ``current_principal()``. Every module of the package is private;
+these names are its surface.
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
 from authkit_flask._blueprints.auth import client_address
+from authkit_flask._browser import CSRF_HEADER
+from authkit_flask._browser_config import BrowserSessionConfig
 from authkit_flask._decorators import (
     current_principal,
     enrolment_allowed,
@@ -30,11 +34,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "CSRF_HEADER",
     "DEFAULT_CSP",
     "PROBLEM_CONTENT_TYPE",
     "STATUS_BY_CODE",
     "AuthKit",
     "AuthKitState",
+    "BrowserSessionConfig",
     "LiveUpdates",
     "RequestState",
     "TraceIdFilter",

@@ -32,6 +32,8 @@ from authkit_flask._blueprints import (
 from authkit_flask._blueprints.admin_logs import admin_logs_blueprint
 from authkit_flask._blueprints.admin_users import admin_users_blueprint
 from authkit_flask._blueprints.admin_ws import register_admin_ws
+from authkit_flask._browser import browser_blueprint
+from authkit_flask._browser_config import BrowserSessionConfig
 from authkit_flask._live import LiveUpdates
 from authkit_flask._metrics import (
     MetricsMode,
@@ -39,6 +41,7 @@ from authkit_flask._metrics import (
     record_auth_failure,
     record_request,
 )
+from authkit_flask._pages import pages_blueprint
 from authkit_flask._problem import problem, problem_from_error
 from authkit_flask._request_context import bind_trace_id, reset_trace_id, resolve_ids
 from authkit_flask._state import (
@@ -53,6 +56,8 @@ access_logger = logging.getLogger("authkit_flask.access")
 error_logger = logging.getLogger("authkit_flask.errors")
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
+HSTS = "max-age=31536000; includeSubDomains"
+"""One year (RFC 6797); only ever sent on a request that arrived over HTTPS."""
 DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
@@ -71,7 +76,11 @@ class AuthKit:
     ``ratelimit`` when the limits are not counted in process). ``trusted_proxies``
     is the number of proxy hops whose ``X-Forwarded-For`` / ``-Proto`` are believed.
     ``log_sources`` (name to JSONL path) enables ``/admin/logs``; ``live_updates``
-    enables ``/admin/ws``.
+    enables ``/admin/ws``. ``browser_sessions`` (on by default; a
+    ``BrowserSessionConfig`` to name the cookie, ``False`` to turn off) adds
+    ``/auth/browser/*``, the cookie-held sessions of the pages; ``pages`` (on by
+    default, needs browser sessions) adds ``/login``, ``/register``, ``/account``
+    and ``/admin``, and ``pages_home`` is where they send a user after sign-in.
     """
 
     def __init__(
@@ -87,6 +96,9 @@ class AuthKit:
         metrics_token: str | None = None,
         log_sources: Mapping[str, Path] | None = None,
         live_updates: LiveUpdates | None = None,
+        browser_sessions: BrowserSessionConfig | bool = True,
+        pages: bool = True,
+        pages_home: str = "/",
     ) -> None:
         if app is None:
             return
@@ -103,6 +115,9 @@ class AuthKit:
             metrics_token=metrics_token,
             log_sources=log_sources,
             live_updates=live_updates,
+            browser_sessions=browser_sessions,
+            pages=pages,
+            pages_home=pages_home,
         )
 
     def init_app(
@@ -118,14 +133,24 @@ class AuthKit:
         metrics_token: str | None = None,
         log_sources: Mapping[str, Path] | None = None,
         live_updates: LiveUpdates | None = None,
+        browser_sessions: BrowserSessionConfig | bool = True,
+        pages: bool = True,
+        pages_home: str = "/",
     ) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("AuthKit is already registered on this app.")
+        browser = _browser_config(browser_sessions)
+        if pages and browser is None:
+            raise ValueError("pages=True needs browser_sessions: the pages sign in through them.")
+        if not pages_home.startswith("/") or pages_home.startswith("//"):
+            raise ValueError("pages_home must be a path on this site, like '/'.")
         app.extensions[EXTENSION_KEY] = AuthKitState(
             kit=kit,
             readiness_checks={**default_readiness_checks(kit), **(readiness_checks or {})},
             log_sources=dict(log_sources or {}),
             live=live_updates,
+            browser=browser,
+            pages_home=pages_home,
         )
         app.config["MAX_CONTENT_LENGTH"] = max_content_length
         if trusted_proxies > 0:
@@ -140,6 +165,10 @@ class AuthKit:
             mfa_blueprint,
         ):
             app.register_blueprint(blueprint)
+        if browser is not None:
+            app.register_blueprint(browser_blueprint)
+        if pages:
+            app.register_blueprint(pages_blueprint)
         if log_sources:
             app.register_blueprint(admin_logs_blueprint)
         if live_updates is not None:
@@ -155,6 +184,12 @@ class AuthKit:
         app.before_request(_begin_request)
         app.after_request(_finish_response(content_security_policy))
         app.teardown_request(_end_request)
+
+
+def _browser_config(option: BrowserSessionConfig | bool) -> BrowserSessionConfig | None:
+    if isinstance(option, BrowserSessionConfig):
+        return option
+    return BrowserSessionConfig() if option else None
 
 
 def default_readiness_checks(kit: Authkit) -> dict[str, ReadinessCheck]:
@@ -188,6 +223,13 @@ def _finish_response(csp: str) -> Any:
         if response.mimetype == "text/html":
             response.headers.setdefault("Content-Security-Policy", csp)
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if state.principal is not None or state.credentials_missing:
+            # An answer to an authenticated request is that user's: no shared cache
+            # (proxy or browser) may keep it (API.md: personal data is no-store).
+            response.headers.setdefault("Cache-Control", "no-store")
+        if request.is_secure:
+            # HTTPS directly, or per X-Forwarded-Proto from a trusted proxy (ProxyFix).
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         started = state.started
         route = request.url_rule.rule if request.url_rule else None
         record_request(request.method, route, response.status_code)

@@ -13,6 +13,7 @@ from flask import Flask, current_app, g
 from authkit import Authkit, Principal
 
 if TYPE_CHECKING:
+    from authkit_flask._browser_config import BrowserSessionConfig
     from authkit_flask._live import LiveUpdates
 
 EXTENSION_KEY = "authkit"
@@ -32,6 +33,10 @@ class AuthKitState:
     """The logs ``/admin/logs`` reads, by ``source`` name; empty: the route is not registered."""
     live: LiveUpdates | None = None
     """Feeds ``/admin/ws``; without one that route is not registered."""
+    browser: BrowserSessionConfig | None = None
+    """Browser sessions (``/auth/browser/*``, the refresh-token cookie); None: off."""
+    pages_home: str = "/"
+    """Where the pages send a user after signing in when no ``next`` is given."""
 
 
 @dataclass(kw_only=True)
