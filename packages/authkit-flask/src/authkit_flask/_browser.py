@@ -45,11 +45,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from authkit import TokenPair
 from authkit.errors import Forbidden, InvalidToken, ValidationFailed
-from authkit_flask._blueprints.auth import client_address, device_token, set_device_cookie
+from authkit_flask._blueprints.auth import client_address, set_device_cookie, sign_in
 from authkit_flask._browser_config import BrowserSessionConfig
 from authkit_flask._decorators import enrolment_allowed
 from authkit_flask._responses import user_json
-from authkit_flask._schemas import LoginBody, parse_body
+from authkit_flask._schemas import parse_body
 from authkit_flask._state import get_state
 
 BROWSER_PREFIX: Final = "/auth/browser"
@@ -106,15 +106,7 @@ def no_store(response: Response) -> Response:
 @browser_blueprint.post("/login")
 def login() -> Response:
     """Sign in as ``/auth/login`` does, a device cookie included (its own path)."""
-    body = parse_body(request, LoginBody)
-    pair = get_state().kit.auth.login(
-        identifier=body.username,
-        password=body.password,
-        address=client_address(),
-        otp=body.otp,
-        recovery_code=body.recovery_code,
-        device_token=device_token(),
-    )
+    pair = sign_in()
     response = _session_response(pair)
     set_device_cookie(response, pair, path=LOGIN_PATH)
     return response

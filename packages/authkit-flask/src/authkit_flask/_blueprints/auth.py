@@ -66,11 +66,11 @@ def set_device_cookie(response: Response, pair: TokenPair, *, path: str = LOGIN_
     )
 
 
-@auth_blueprint.post("/login")
-def login() -> Response:
-    """Sign in; a device token (header or cookie) spends its device's own budget."""
+def sign_in() -> TokenPair:
+    """Sign in with the request's ``LoginBody`` and device token: one flow for the
+    JSON endpoint and the browser one, which differ only in how they answer."""
     body = parse_body(request, LoginBody)
-    pair = get_state().kit.auth.login(
+    return get_state().kit.auth.login(
         identifier=body.username,
         password=body.password,
         address=client_address(),
@@ -78,6 +78,12 @@ def login() -> Response:
         recovery_code=body.recovery_code,
         device_token=device_token(),
     )
+
+
+@auth_blueprint.post("/login")
+def login() -> Response:
+    """Sign in; a device token (header or cookie) spends its device's own budget."""
+    pair = sign_in()
     response = token_response(pair)
     set_device_cookie(response, pair)
     return response
@@ -131,4 +137,5 @@ __all__ = [
     "client_address",
     "device_token",
     "set_device_cookie",
+    "sign_in",
 ]
