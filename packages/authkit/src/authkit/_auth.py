@@ -34,6 +34,7 @@ from authkit.tokens._device import DeviceTokens
 from authkit.tokens._refresh import IssuedRefreshToken, RefreshTokens
 from authkit.users._identity import normalise_identity, validate_identity
 from authkit.users._model import NewUser, User, canonical
+from authkit.users._reauth import reauthenticate
 from authkit.users._store import UserStore
 
 SECOND_FACTORS = frozenset({"otp", "mfa"})
@@ -426,20 +427,16 @@ class AuthService:
     ) -> None:
         """Change a password; every other session of the user is revoked."""
         user = principal.user
-        key = canonical(user.username)
-        # The current password is a guess like any sign-in: same budgets, same order.
-        self.throttle.acquire_login(address, key)
-        if not self.hasher.verify(user.password_hash, current_password):
-            self.throttle.record_failure(address, key, acquired=True)
-            self.audit.log(
-                "password.change",
-                outcome="failure",
-                actor=user.id,
-                client_address=address,
-                reason="bad_password",
-            )
-            raise InvalidCredentials("The current password is incorrect.")
-        self.throttle.record_success(address, key)
+        reauthenticate(
+            user=user,
+            password=current_password,
+            address=address,
+            event="password.change",
+            message="The current password is incorrect.",
+            throttle=self.throttle,
+            hasher=self.hasher,
+            audit=self.audit,
+        )
         self.policy.enforce(new_password, username=user.username, email=user.email)
         self.users.set_password(user.id, self.hasher.hash(new_password), at=self.clock.now())
         revoked = self.refresh_tokens.revoke_user(

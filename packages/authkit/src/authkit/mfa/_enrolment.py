@@ -13,28 +13,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Protocol
 
 from authkit.audit._sink import AuditSink
-from authkit.errors import InvalidCredentials, InvalidOtp, MfaRequired
+from authkit.errors import InvalidOtp, MfaRequired
 from authkit.mfa._service import MfaService, TotpEnrolment
 from authkit.users._model import User, canonical
+from authkit.users._reauth import GuessThrottle, PasswordCheck, reauthenticate
 
-
-class CodeThrottle(Protocol):
-    """The part of ``LoginThrottle`` a code check needs."""
-
-    def acquire_login(self, address: str, username: str) -> None: ...
-
-    def record_failure(self, address: str, username: str, *, acquired: bool = False) -> None: ...
-
-    def record_success(self, address: str, username: str) -> None: ...
-
-
-class PasswordCheck(Protocol):
-    """The part of ``PasswordHasher`` re-authentication needs."""
-
-    def verify(self, password_hash: str, password: str) -> bool: ...
+CodeThrottle = GuessThrottle
+"""The part of ``LoginThrottle`` a code check needs."""
 
 
 class MfaEnrolment:
@@ -77,19 +64,16 @@ class MfaEnrolment:
         (same budgets, same order: admitted before the argon2 check); ``Conflict``
         while MFA is enabled.
         """
-        key = canonical(user.username)
-        self._throttle.acquire_login(address, key)
-        if not self._hasher.verify(user.password_hash, password):
-            self._throttle.record_failure(address, key, acquired=True)
-            self._audit.log(
-                "mfa.setup",
-                outcome="failure",
-                actor=user.id,
-                client_address=address,
-                reason="bad_password",
-            )
-            raise InvalidCredentials("The password is incorrect.")
-        self._throttle.record_success(address, key)
+        reauthenticate(
+            user=user,
+            password=password,
+            address=address,
+            event="mfa.setup",
+            message="The password is incorrect.",
+            throttle=self._throttle,
+            hasher=self._hasher,
+            audit=self._audit,
+        )
         enrolment = self.service.setup(user)
         self._audit.log("mfa.setup", outcome="success", actor=user.id, client_address=address)
         return enrolment
