@@ -123,7 +123,10 @@ def test_every_page_passes_axe_in_both_themes(
     check(page, f"/account ({theme})")
     screenshot(page, f"account-{theme}")
 
-    page.get_by_role("button", name="Sign out").click()
+    # Signing out navigates home once the session is revoked: wait for that
+    # navigation, or the next goto races it (and loses under load).
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign out").click()
     expect(
         page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign in")
     ).to_be_visible()
