@@ -104,7 +104,9 @@ def metrics_blueprint(
                 ACTIVE_USERS.set(active_users())
             except Exception:  # the store being down must not break the scrape
                 current_app.logger.warning("active user count unavailable")
-        return Response(generate_latest(_registry()), mimetype=CONTENT_TYPE_LATEST)
+        # ``content_type``, not ``mimetype``: Flask appends ``; charset=utf-8`` to a
+        # text mimetype, and CONTENT_TYPE_LATEST already carries it.
+        return Response(generate_latest(_registry()), content_type=CONTENT_TYPE_LATEST)
 
     return blueprint
 
