@@ -11,11 +11,32 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import Any
 
 from flight_app.settings import load_settings
 
 _settings = load_settings()
+
+_SUN_PATH_MAX = 103
+"""Longest Unix socket path, in bytes, that every platform takes (``sun_path``
+is 108 bytes on Linux, 104 on macOS and the BSDs, NUL included)."""
+
+
+def control_socket_path(instance_path: Path) -> tuple[str, bool]:
+    """gunicorn's control socket (``gunicornc``) inside this instance's folder.
+
+    gunicorn 25.1+ opens a control socket at ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or
+    ``~/.gunicorn/gunicorn.ctl`` by default: one path for every instance of the
+    same user on a host, so a second instance takes the first one's socket over
+    and ``gunicornc`` then talks to the wrong server. ``<instance>/gunicorn.ctl``
+    is this instance's own (mode 0600, in a 0700 folder). Returns the path and
+    whether to switch the socket off: when the path is too long for a Unix
+    socket it is off, rather than falling back to the shared default.
+    """
+    path = str(instance_path.resolve() / "gunicorn.ctl")
+    return path, len(os.fsencode(path)) > _SUN_PATH_MAX
+
 
 bind = f"{_settings.host}:{_settings.port}"
 workers = _settings.workers
@@ -31,6 +52,8 @@ accesslog = None  # the adapter writes one JSON access line per request, with tr
 errorlog = "-"
 loglevel = "info"
 proc_name = "flight-app"
+control_socket, control_socket_disable = control_socket_path(_settings.instance_path)
+control_socket_mode = 0o600
 
 
 def when_ready(server: Any) -> None:
