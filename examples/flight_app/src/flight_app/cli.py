@@ -52,6 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AuthkitError as exc:
         print(f"flight-app: {exc.message}", file=sys.stderr)
         return 2
+    except migrations.NotMigrated as exc:
+        print(f"flight-app: {exc}", file=sys.stderr)
+        return 2
     return result
 
 
@@ -107,6 +110,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _seed(settings: Settings, _args: argparse.Namespace) -> int:
+    migrations.require_head(settings.effective_database_url)
     components = build_components(settings)
     try:
         report = seed(settings, components.kit)
@@ -122,6 +126,7 @@ def _seed(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _purge_tokens(settings: Settings, _args: argparse.Namespace) -> int:
+    migrations.require_head(settings.effective_database_url)
     components = build_components(settings)
     try:
         removed = components.kit.auth.refresh_tokens.purge()

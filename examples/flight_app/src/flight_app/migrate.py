@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.pool import NullPool
 
@@ -17,6 +19,39 @@ def alembic_config(database_url: str) -> Config:
     # ConfigParser interpolation: a literal '%' in a URL (an encoded password) must be doubled.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+class NotMigrated(RuntimeError):
+    """The database is not at the newest revision: the commands that use it refuse.
+
+    Without this check they die on the first query with a driver traceback
+    ("no such table: authkit_users") that does not tell the operator what to do.
+    """
+
+
+def revisions(database_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(current, heads)``: the database's Alembic revisions and the newest ones shipped."""
+    config = alembic_config(database_url)
+    heads = tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
+    finally:
+        engine.dispose()
+    return current, heads
+
+
+def require_head(database_url: str) -> None:
+    """Raise ``NotMigrated`` unless the database is at the newest revision."""
+    current, heads = revisions(database_url)
+    if current == heads:
+        return
+    where = "has no schema yet" if not current else f"is at revision {', '.join(current)}"
+    raise NotMigrated(
+        f"the database {where}, not {', '.join(heads)} (the newest): "
+        "run `flight-app migrate` first."
+    )
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
@@ -60,4 +95,14 @@ def round_trip(database_url: str) -> None:
         raise RuntimeError(f"downgrade base left tables behind: {', '.join(left)}")
 
 
-__all__ = ["alembic_config", "check", "downgrade", "remaining_tables", "round_trip", "upgrade"]
+__all__ = [
+    "NotMigrated",
+    "alembic_config",
+    "check",
+    "downgrade",
+    "remaining_tables",
+    "require_head",
+    "revisions",
+    "round_trip",
+    "upgrade",
+]

@@ -1,8 +1,11 @@
 """``flight-app seed``: idempotent creation of the default accounts.
 
 Creates the admin (and, in dev, a demo user) only when absent. Every run logs what
-it created or skipped; a generated password is printed once to the terminal and
-never logged.
+it created or skipped, naming the account by its seed slot (``admin``, ``demo``),
+never by its username: the system log is kept and shipped like any other, and a
+configured username is personal data (``docs/privacy.md``). The terminal, which
+only the operator sees, gets the names; a generated password is printed there
+once and never logged.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ def generate_password() -> str:
 
 def seed(settings: Settings, kit: Authkit) -> SeedReport:
     report = SeedReport()
-    accounts: list[tuple[str, str | None, tuple[str, ...]]] = [
+    accounts: list[tuple[str, str, str | None, tuple[str, ...]]] = [
         (
+            "admin",
             settings.admin_username,
             settings.admin_password.get_secret_value() if settings.admin_password else None,
             (ADMIN, USER),
@@ -42,15 +46,16 @@ def seed(settings: Settings, kit: Authkit) -> SeedReport:
     if settings.demo_user and settings.app_env == "dev":
         accounts.append(
             (
+                "demo",
                 settings.demo_username,
                 settings.demo_password.get_secret_value() if settings.demo_password else None,
                 (USER,),
             )
         )
-    for username, password, roles in accounts:
+    for slot, username, password, roles in accounts:
         if kit.stores.users.find_by_login(username) is not None:
             report.skipped.append(username)
-            logger.info("seed skipped existing user", extra={"username": username})
+            logger.info("seed skipped existing user", extra={"account": slot})
             continue
         if password is None:
             password = generate_password()
@@ -62,7 +67,7 @@ def seed(settings: Settings, kit: Authkit) -> SeedReport:
             roles=roles,
         )
         report.created.append(username)
-        logger.info("seed created user", extra={"username": username, "roles": list(roles)})
+        logger.info("seed created user", extra={"account": slot, "roles": list(roles)})
     return report
 
 
