@@ -17,7 +17,12 @@ from authkit.live._hub import (
     Subscription,
     SubscriptionClosed,
 )
-from authkit.live._redis import DEFAULT_CHANNEL, RedisEventSource, RedisPublisher
+from authkit.live._redis import (
+    DEFAULT_CHANNEL,
+    ReconnectBackoff,
+    RedisEventSource,
+    RedisPublisher,
+)
 from authkit.live._source import BackgroundLoop, Deliver, Event, EventSource
 
 __all__ = [
@@ -34,6 +39,7 @@ __all__ = [
     "Hub",
     "HubFull",
     "JsonlFollower",
+    "ReconnectBackoff",
     "RedisEventSource",
     "RedisPublisher",
     "Subscription",

@@ -14,6 +14,9 @@ Neither side may slow down the service: the publisher hands events to its own
 daemon thread through a bounded queue (a sign-in never waits for Redis; when
 Redis is down events for the live view are dropped and counted, while the audit
 log itself is unaffected), and the subscriber reconnects with a capped backoff.
+That backoff is exponential with full jitter (``ReconnectBackoff``): when Redis
+comes back after an outage, every worker of every host was waiting for it, and
+without jitter they would all reconnect in the same instant, again and again.
 Pub/sub keeps no history: events published while a subscriber reconnects are
 not replayed to it (the log viewer still has them, read from the audit log).
 """
@@ -24,7 +27,10 @@ import json
 import logging
 import os
 import queue
+import random
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from authkit.live._source import BackgroundLoop, Deliver
@@ -35,10 +41,51 @@ if TYPE_CHECKING:
 DEFAULT_CHANNEL: Final = "authkit:audit"
 DEFAULT_PUBLISH_QUEUE: Final = 10_000
 _POLL_SECONDS: Final = 0.5
-_MAX_BACKOFF: Final = 5.0
 _READY_WAIT: Final = 2.0
+_MIN_DELAY: Final = 0.01
 
 _log = logging.getLogger("authkit.live")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconnectBackoff:
+    """How long to wait before the next attempt: exponential backoff, full jitter.
+
+    After the ``n``-th failure in a row the wait is uniform in
+    ``[0, min(cap, base * 2 ** (n - 1))]`` ("full jitter", AWS Architecture Blog,
+    *Exponential Backoff And Jitter*, 2015): the ceiling grows so a long outage
+    costs Redis little, and the random draw spreads the workers of every host
+    over the whole interval so they do not reconnect in the same instant. The
+    wait never exceeds ``cap`` and never drops below 10 ms (no busy loop even if
+    ``random`` returns 0). ``random`` is injectable for tests.
+    """
+
+    base: float = 0.1
+    cap: float = 5.0
+    random: Callable[[], float] = field(default=random.random, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.base <= self.cap:
+            raise ValueError("ReconnectBackoff needs 0 < base <= cap.")
+
+    def ceiling(self, failures: int) -> float:
+        """The upper bound of the wait after ``failures`` failures in a row (>= 1)."""
+        if failures < 1:
+            raise ValueError("failures counts from 1.")
+        return min(self.cap, self.base * 2.0 ** min(failures - 1, 64))
+
+    def delay(self, failures: int) -> float:
+        """A random wait in ``[0.01, ceiling(failures)]`` seconds."""
+        drawn = self.random() * self.ceiling(failures)
+        return min(self.ceiling(failures), max(_MIN_DELAY, drawn))
+
+
+Wait = Callable[[threading.Event, float], object]
+"""How a background thread waits: ``wait(stopping, seconds)``, cut short by ``stop``."""
+
+
+def _wait(stopping: threading.Event, seconds: float) -> object:
+    return stopping.wait(seconds)
 
 
 def _client(url: str, *, timeout: float | None) -> Redis:
@@ -67,11 +114,20 @@ class RedisPublisher:
     """
 
     def __init__(
-        self, url: str, channel: str = DEFAULT_CHANNEL, *, queue_size: int = DEFAULT_PUBLISH_QUEUE
+        self,
+        url: str,
+        channel: str = DEFAULT_CHANNEL,
+        *,
+        queue_size: int = DEFAULT_PUBLISH_QUEUE,
+        backoff: ReconnectBackoff | None = None,
+        wait: Wait = _wait,
     ) -> None:
         self.url = url
         self.channel = channel
         self.dropped = 0
+        self._backoff = backoff or ReconnectBackoff()
+        self._wait = wait
+        self._failures = 0
         self._queue_size = queue_size
         self._queue: queue.Queue[str] = queue.Queue(queue_size)
         self._lock = threading.Lock()
@@ -128,25 +184,41 @@ class RedisPublisher:
             if self._redis is None:
                 self._redis = _client(self.url, timeout=2.0)
             self._redis.publish(self.channel, payload)
+            self._failures = 0
         except _redis_errors():
             self.dropped += 1
+            self._failures += 1
             _log.warning("live-update publish to Redis failed; event dropped", exc_info=True)
             self._redis = None
-            stopping.wait(0.2)
+            self._wait(stopping, self._backoff.delay(self._failures))
         finally:
             self._queue.task_done()
 
 
 class RedisEventSource:
-    """An ``EventSource`` subscribed to ``channel``; reconnects with a capped backoff."""
+    """An ``EventSource`` subscribed to ``channel``; reconnects with a jittered backoff.
 
-    def __init__(self, url: str, channel: str = DEFAULT_CHANNEL) -> None:
+    ``backoff`` (a ``ReconnectBackoff``) sets the waits between attempts, ``wait``
+    how they are waited (tests inject both); the count of failures in a row goes
+    back to zero once a subscription is confirmed.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        channel: str = DEFAULT_CHANNEL,
+        *,
+        backoff: ReconnectBackoff | None = None,
+        wait: Wait = _wait,
+    ) -> None:
         self.url = url
         self.channel = channel
         self._deliver: Deliver | None = None
         self._subscribed = threading.Event()
         self._lock = threading.Lock()
-        self._backoff = 0.0
+        self._backoff = backoff or ReconnectBackoff()
+        self._wait = wait
+        self._failures = 0
         self._loop = BackgroundLoop(f"authkit-live-subscribe[{channel}]", self._step)
 
     def __repr__(self) -> str:
@@ -179,9 +251,10 @@ class RedisEventSource:
                     self._handle(message)
         except _redis_errors():
             self._subscribed.clear()
-            self._backoff = min(max(self._backoff * 2, 0.1), _MAX_BACKOFF)
-            _log.warning("live-update subscription to Redis lost; retrying in %.1fs", self._backoff)
-            stopping.wait(self._backoff)
+            self._failures += 1
+            delay = self._backoff.delay(self._failures)
+            _log.warning("live-update subscription to Redis lost; retrying in %.2fs", delay)
+            self._wait(stopping, delay)
         finally:
             self._subscribed.clear()
             pubsub.close()
@@ -190,7 +263,7 @@ class RedisEventSource:
     def _handle(self, message: dict[str, Any]) -> None:
         kind = message.get("type")
         if kind == "subscribe":
-            self._backoff = 0.0
+            self._failures = 0
             self._subscribed.set()
             return
         if kind != "message" or self._deliver is None:
@@ -207,4 +280,4 @@ class RedisEventSource:
                 _log.exception("live-update delivery failed for one event")
 
 
-__all__ = ["DEFAULT_CHANNEL", "RedisEventSource", "RedisPublisher"]
+__all__ = ["DEFAULT_CHANNEL", "ReconnectBackoff", "RedisEventSource", "RedisPublisher", "Wait"]
