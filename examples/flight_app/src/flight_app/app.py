@@ -14,9 +14,11 @@ from flight_app.flights_setup import build_flight_search, install_flights, shutd
 from flight_app.live_setup import build_live, install_live, log_sources, shutdown_live
 from flight_app.logging_setup import configure_logging
 from flight_app.pages import install_pages
+from flight_app.readiness import close_checks, readiness_checks
 from flight_app.settings import Settings, load_settings
 
 EXTENSION_KEY = "flight_app"
+READINESS_KEY = "flight_app.readiness"
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +33,11 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     live = build_live(settings, components.audit)
     install_live(app, live)
     install_flights(app, build_flight_search(settings))
+    checks = app.extensions[READINESS_KEY] = readiness_checks(settings)
     AuthKit(
         app,
         components.kit,
+        readiness_checks=checks,
         trusted_proxies=settings.trusted_proxies,
         max_content_length=settings.max_content_length,
         metrics_mode=settings.metrics,
@@ -64,6 +68,7 @@ def close_app(app: Flask) -> list[str]:
     steps: tuple[tuple[str, Callable[[Flask], None]], ...] = (
         ("live updates", shutdown_live),
         ("flight search", shutdown_flights),
+        ("readiness checks", lambda a: close_checks(a.extensions.get(READINESS_KEY, {}))),
         ("core", lambda a: get_components(a).close()),
     )
     for name, close in steps:
