@@ -1,7 +1,8 @@
 """TOTP multi-factor authentication: enrolment, verification, recovery codes.
 
 ``MfaService`` checks codes; ``MfaEnrolment`` is the throttled, audited
-setup / enable / disable flow an adapter calls; ``MfaStore`` is the contract
+setup / enable / disable flow an adapter calls, and ``rekey_secrets`` the
+operator's re-encryption after an MFA key rotation; ``MfaStore`` is the contract
 the backends in ``authkit.storage`` implement.
 """
 
@@ -12,6 +13,7 @@ from authkit.mfa._recovery import (
     new_recovery_codes,
     normalise_recovery_code,
 )
+from authkit.mfa._rekey import RekeyReport, rekey_secrets
 from authkit.mfa._secret_box import SecretBox
 from authkit.mfa._service import MfaService, TotpEnrolment
 from authkit.mfa._store import MfaStore
@@ -27,10 +29,12 @@ __all__ = [
     "MfaStore",
     "PasswordCheck",
     "RecoveryCodeHasher",
+    "RekeyReport",
     "SecretBox",
     "Totp",
     "TotpConfig",
     "TotpEnrolment",
     "new_recovery_codes",
     "normalise_recovery_code",
+    "rekey_secrets",
 ]

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 
 from authkit.audit._sink import AuditSink
 from authkit.errors import InvalidOtp, MfaRequired
+from authkit.mfa._rekey import DEFAULT_BATCH, RekeyReport, rekey_secrets
 from authkit.mfa._service import MfaService, TotpEnrolment
 from authkit.users._model import User, canonical
 from authkit.users._reauth import GuessThrottle, PasswordCheck, reauthenticate
@@ -93,6 +94,16 @@ class MfaEnrolment:
             method = self.service.disable(user, otp=otp, recovery_code=recovery_code)
         self._audit.log(
             "mfa.disable", outcome="success", actor=user.id, client_address=address, method=method
+        )
+
+    def rekey_secrets(self, *, batch_size: int = DEFAULT_BATCH) -> RekeyReport:
+        """Re-encrypt every stored TOTP secret under the current MFA key (audited).
+
+        The operator's step after rotating the MFA key (``flight-app mfa rekey``);
+        see ``authkit.mfa.rekey_secrets``.
+        """
+        return rekey_secrets(
+            store=self.service.store, box=self.service.box, audit=self._audit, batch_size=batch_size
         )
 
 

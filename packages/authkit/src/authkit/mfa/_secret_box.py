@@ -3,6 +3,8 @@
 Keys are derived with HKDF from the configured key material, so an operator may
 give any high-entropy string. Several keys may be given: the first encrypts, all
 decrypt (``MultiFernet``), which is how the key is rotated without a migration.
+``rotate`` re-encrypts one stored secret under the first key, so that once every
+secret has been through it (``flight-app mfa rekey``) the old keys can go.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ class SecretBox:
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise ConfigurationError("At least one MFA encryption key is needed.")
-        self._fernet = MultiFernet([_derive(k) for k in keys])
+        fernets = [_derive(k) for k in keys]
+        self._current = fernets[0]
+        self._fernet = MultiFernet(fernets)
 
     def encrypt(self, plaintext: str) -> str:
         return self._fernet.encrypt(plaintext.encode()).decode()
@@ -40,6 +44,24 @@ class SecretBox:
     def decrypt(self, ciphertext: str) -> str:
         try:
             return self._fernet.decrypt(ciphertext.encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigurationError("A stored MFA secret cannot be decrypted.") from exc
+
+    def is_current(self, ciphertext: str) -> bool:
+        """Whether ``ciphertext`` is encrypted with the first (current) key."""
+        try:
+            self._current.decrypt(ciphertext.encode())
+        except InvalidToken:
+            return False
+        return True
+
+    def rotate(self, ciphertext: str) -> str:
+        """``ciphertext`` decrypted with any key and encrypted again with the current one.
+
+        Raises ``ConfigurationError`` when no configured key opens it.
+        """
+        try:
+            return self._fernet.rotate(ciphertext.encode()).decode()
         except InvalidToken as exc:
             raise ConfigurationError("A stored MFA secret cannot be decrypted.") from exc
 

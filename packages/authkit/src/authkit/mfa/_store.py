@@ -43,5 +43,20 @@ class MfaStore(Protocol):
 
     def remaining_recovery_codes(self, user_id: str) -> int: ...
 
+    def encrypted_secrets(self, *, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` ``(user_id, encrypted_secret)`` pairs, by user id, ids > ``after``.
+
+        Every stored secret, pending or enabled: keyset pages for ``rekey_secrets``.
+        """
+        ...
+
+    def replace_secret(self, user_id: str, expected: str, encrypted_secret: str) -> bool:
+        """Swap the stored secret for ``encrypted_secret`` if it is still ``expected``.
+
+        One conditional update: False when the user set up, enabled or disabled MFA
+        meanwhile, so a re-encryption never overwrites a newer secret.
+        """
+        ...
+
 
 __all__ = ["MfaStore"]

@@ -80,5 +80,22 @@ class MemoryMfaStore:
         state = self._state.get(user_id)
         return sum(1 for used in state.codes.values() if used is None) if state else 0
 
+    def encrypted_secrets(self, *, after: str | None, limit: int) -> list[tuple[str, str]]:
+        with self._lock:
+            pairs = sorted(
+                (user_id, state.secret)
+                for user_id, state in self._state.items()
+                if state.secret is not None and (after is None or user_id > after)
+            )
+        return pairs[:limit]
+
+    def replace_secret(self, user_id: str, expected: str, encrypted_secret: str) -> bool:
+        with self._lock:
+            state = self._state.get(user_id)
+            if state is None or state.secret != expected:
+                return False
+            state.secret = encrypted_secret
+            return True
+
 
 __all__ = ["MemoryMfaStore"]

@@ -99,6 +99,24 @@ class SqlMfaStore:
             )
             return result.rowcount == 1
 
+    def encrypted_secrets(self, *, after: str | None, limit: int) -> list[tuple[str, str]]:
+        c = users.c
+        query = select(c.id, c.mfa_secret_encrypted).where(c.mfa_secret_encrypted.is_not(None))
+        if after is not None:
+            query = query.where(c.id > after)
+        with read_only(self._engine) as conn:
+            rows = conn.execute(query.order_by(c.id).limit(limit)).all()
+        return [(str(row[0]), str(row[1])) for row in rows]
+
+    def replace_secret(self, user_id: str, expected: str, encrypted_secret: str) -> bool:
+        with self._engine.begin() as conn:
+            result = conn.execute(
+                update(users)
+                .where(and_(users.c.id == user_id, users.c.mfa_secret_encrypted == expected))
+                .values(mfa_secret_encrypted=encrypted_secret)
+            )
+            return result.rowcount == 1
+
     def remaining_recovery_codes(self, user_id: str) -> int:
         c = recovery_codes.c
         with read_only(self._engine) as conn:
