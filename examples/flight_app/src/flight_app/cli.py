@@ -6,6 +6,7 @@ seed         create the default admin (and demo user in dev) if absent
 purge-tokens delete expired and revoked refresh tokens
 keys         list | rotate | retire the signing keys (retire --kid K --compromised:
              the emergency retirement of a leaked key, at once)
+mfa rekey    re-encrypt every stored TOTP secret under the current MFA key
 """
 
 from __future__ import annotations
@@ -91,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="with --compromised: do not ask for confirmation"
     )
     keys.set_defaults(handler=_keys)
+
+    mfa = sub.add_parser("mfa", help="manage stored two-factor secrets")
+    mfa.add_argument(
+        "action",
+        choices=["rekey"],
+        help="rekey: re-encrypt every TOTP secret under the first FLIGHT_APP_MFA_ENCRYPTION_KEY",
+    )
+    mfa.set_defaults(handler=_mfa)
     return parser
 
 
@@ -181,6 +190,42 @@ def _keys(settings: Settings, args: argparse.Namespace) -> int:
             print(f"{key.kid}\t{key.alg}\t{key.status.value}\t{key.created_at.isoformat()}{note}")
     finally:
         components.close()
+    return 0
+
+
+def _mfa(settings: Settings, _args: argparse.Namespace) -> int:
+    """``mfa rekey``: the core re-encrypts; exit 1 if some secret no key opens."""
+    migrations.require_head(settings.effective_database_url)
+    components = build_components(settings)
+    try:
+        report = components.kit.mfa.rekey_secrets()
+    finally:
+        components.close()
+    counts = {
+        "examined": report.examined,
+        "rekeyed": report.rekeyed,
+        "current": report.current,
+        "changed": report.changed,
+        "undecryptable": len(report.undecryptable),
+    }
+    logger.log(
+        logging.INFO if report.complete else logging.WARNING,
+        "mfa secrets re-encrypted",
+        extra=counts,
+    )
+    print(
+        f"Re-encrypted {report.rekeyed} of {report.examined} TOTP secret(s) under the current "
+        f"MFA key; {report.current} already were, {report.changed} changed meanwhile (skipped)."
+    )
+    if not report.complete:
+        print(
+            f"flight-app: {len(report.undecryptable)} TOTP secret(s) could not be decrypted "
+            "with any configured MFA key (user ids: "
+            f"{', '.join(report.undecryptable)}); keep the key that encrypted them listed "
+            "in FLIGHT_APP_MFA_ENCRYPTION_KEY.",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
