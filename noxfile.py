@@ -94,9 +94,10 @@ def deps(session: nox.Session) -> None:
 
 @nox.session(venv_backend="none")
 def lint(session: nox.Session) -> None:
-    """ruff lint and ruff format --check."""
+    """ruff lint, ruff format --check, and the PII rule (no raw PII in log or audit calls)."""
     _uv_run(session, "ruff", "check", ".")
     _uv_run(session, "ruff", "format", "--check", ".")
+    _uv_run(session, "python", "scripts/check_pii_logging.py")
 
 
 @nox.session(venv_backend="none")
