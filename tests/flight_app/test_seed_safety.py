@@ -8,7 +8,9 @@ on a database nobody had migrated it died with a driver traceback.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -104,3 +106,24 @@ def test_purge_tokens_on_an_unmigrated_database_says_to_migrate(
     code, _, err = run("purge-tokens", database_url=database_url)
     assert code == 2
     assert "run `flight-app migrate` first" in err
+
+
+def test_seed_with_an_unreachable_database_says_so_in_one_line(run: Run) -> None:
+    code, _, err = run("seed", database_url="postgresql+psycopg://nobody@127.0.0.1:1/none")
+    assert code == 2
+    assert err.startswith("flight-app: cannot reach the database: ")
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err
+
+
+def test_the_schema_check_creates_a_missing_sqlite_file_private(
+    run: Run, tmp_path: Path, instance_path: Path
+) -> None:
+    previous = os.umask(0o022)
+    try:
+        database = tmp_path / "fresh.db"
+        code, _, _ = run("seed", database_url=f"sqlite:///{database}")
+    finally:
+        os.umask(previous)
+    assert code == 2
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600

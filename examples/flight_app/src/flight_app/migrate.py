@@ -7,8 +7,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from authkit.storage import create_engine as authkit_engine
 from authkit.storage import metadata
 
 
@@ -30,10 +32,14 @@ class NotMigrated(RuntimeError):
 
 
 def revisions(database_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """``(current, heads)``: the database's Alembic revisions and the newest ones shipped."""
+    """``(current, heads)``: the database's Alembic revisions and the newest ones shipped.
+
+    Through authkit's engine, so a SQLite file this creates is private (0600) like
+    every other the app makes.
+    """
     config = alembic_config(database_url)
     heads = tuple(sorted(ScriptDirectory.from_config(config).get_heads()))
-    engine = create_engine(database_url, poolclass=NullPool)
+    engine = authkit_engine(database_url, poolclass=NullPool)
     try:
         with engine.connect() as conn:
             current = tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
@@ -43,8 +49,16 @@ def revisions(database_url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 
 
 def require_head(database_url: str) -> None:
-    """Raise ``NotMigrated`` unless the database is at the newest revision."""
-    current, heads = revisions(database_url)
+    """Raise ``NotMigrated`` unless the database is at the newest revision.
+
+    A database that cannot be reached raises it too, with the driver's first line
+    (no URL, no parameters), rather than a traceback.
+    """
+    try:
+        current, heads = revisions(database_url)
+    except OperationalError as exc:
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise NotMigrated(f"cannot reach the database: {reason}") from exc
     if current == heads:
         return
     where = "has no schema yet" if not current else f"is at revision {', '.join(current)}"
