@@ -16,6 +16,7 @@ import pytest
 import redis
 from flask import Flask
 
+from flight_app.app import close_app
 from flight_app.readiness import REDIS_CHECK_TIMEOUT, RedisCheck
 
 MakeApp = Callable[..., Flask]
@@ -93,3 +94,19 @@ def test_the_check_does_not_show_the_url() -> None:
 def test_without_a_redis_url_there_is_no_redis_check(make_app: MakeApp) -> None:
     response = make_app().test_client().get("/health/ready")
     assert response.get_json()["checks"] == {"database": "ok"}
+
+
+def test_closing_the_app_closes_the_redis_check(
+    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[RedisCheck] = []
+    real_close = RedisCheck.close
+
+    def spy(self: RedisCheck) -> None:
+        closed.append(self)
+        real_close(self)
+
+    monkeypatch.setattr(RedisCheck, "close", spy)
+    app = make_app(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    assert close_app(app) == []
+    assert len(closed) == 1
