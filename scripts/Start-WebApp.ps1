@@ -105,7 +105,10 @@ $process = Start-Process -FilePath $program -ArgumentList $arguments -WorkingDir
 $null = $process.Handle
 
 try {
-    $process.WaitForExit()
+    # Short waits, not one long one: PowerShell handles Ctrl+C between statements,
+    # never inside a blocking .NET call.
+    while (-not $process.WaitForExit(200)) {
+    }
 }
 finally {
     # Ctrl+C ends the wait above; the same interrupt reached flight-app, which stops

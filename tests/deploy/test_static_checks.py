@@ -155,11 +155,7 @@ def test_every_powershell_script_parses() -> None:
     ("old", "new", "expected"),
     [
         # A block left open: the parser has to invent the '}'.
-        (
-            "    $process.WaitForExit()\n}\nfinally",
-            "    $process.WaitForExit()\nfinally",
-            "missing '}'",
-        ),
+        ("    $arguments += '--tail'\n}\n", "    $arguments += '--tail'\n", "missing '}'"),
         # An unterminated string.
         ("@('run', '--frozen'", "@('run, '--frozen'", "syntax error"),
         # An attribute missing its ')'.
