@@ -279,3 +279,63 @@ def test_the_export_keeps_third_party_pins_and_drops_the_workspace(tmp_path: Pat
     assert not names & {"authkit-core", "authkit-flask", "flight-app"}
     assert not names & {"pytest", "ruff", "mypy", "pip-audit"}, "dev tools are not shipped"
     assert audit.first_pin(target)[0] in names
+
+
+class _Answer:
+    def __init__(self, body: bytes, status: int = 200) -> None:
+        self.body, self.status = body, status
+
+    def __enter__(self) -> _Answer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def read(self) -> bytes:
+        return self.body
+
+
+@pytest.mark.parametrize(
+    ("service", "answer", "expected"),
+    [
+        # PyPI's per-release JSON carries the advisories: the service answers.
+        ("pypi", _Answer(b'{"info": {}, "vulnerabilities": []}'), True),
+        # A mirror's project JSON without advisories is not the vulnerability API.
+        ("pypi", _Answer(b'{"info": {}, "releases": {}}'), False),
+        ("pypi", _Answer(b"<html>not json</html>"), False),
+        ("osv", _Answer(b"{}"), True),
+        ("osv", _Answer(b'{"vulns": []}'), True),
+        ("pypi", OSError("Name or service not known"), False),
+        ("osv", TimeoutError("timed out"), False),
+    ],
+)
+def test_probe_asks_what_pip_audit_asks(
+    monkeypatch: pytest.MonkeyPatch, service: str, answer: Any, expected: bool
+) -> None:
+    asked: list[Any] = []
+
+    def urlopen(request: Any, timeout: float) -> Any:
+        asked.append(request)
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(audit.urllib.request, "urlopen", urlopen)
+    assert audit.probe(service, "flask", "3.1.0") is expected
+    (request,) = asked
+    if service == "pypi":
+        assert request.full_url == "https://pypi.org/pypi/flask/3.1.0/json"
+    else:
+        assert request.full_url == "https://api.osv.dev/v1/query"
+        assert json.loads(request.data) == {
+            "package": {"name": "flask", "ecosystem": "PyPI"},
+            "version": "3.1.0",
+        }
+
+
+def test_a_404_from_the_index_is_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    def urlopen(request: Any, timeout: float) -> Any:
+        raise audit.urllib.error.HTTPError(request.full_url, 404, "Not Found", {}, None)
+
+    monkeypatch.setattr(audit.urllib.request, "urlopen", urlopen)
+    assert audit.probe("pypi", "flask", "3.1.0") is False
