@@ -21,10 +21,12 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import BinaryIO, Final
 
 from authkit import AuthkitError
 from authkit.errors import WeakPassword
 from authkit.keys import KeyRing, KeyStatus
+from authkit.live import JsonlFollower
 from flight_app import migrate as migrations
 from flight_app.components import build_components
 from flight_app.logging_setup import configure_logging
@@ -316,36 +318,44 @@ def _prepare_metrics_dir(folder: Path) -> None:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
+TAIL_POLL_INTERVAL: Final = 0.2
+"""Seconds between two looks at the log while tailing."""
+
+
 def _serve_tailing(command: list[str], log_path: Path) -> int:
-    """Run gunicorn as a child and stream the system log until it exits."""
-    child = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+    """Run gunicorn as a child and stream the system log until it exits.
 
-    def forward(signum: int, _frame: object) -> None:
-        child.send_signal(signum)
+    The log is followed with authkit's ``JsonlFollower`` (``tail -F`` by file
+    identity), not by comparing sizes: lines written just before a rotation are
+    read from the old file before the new one is opened, and only whole lines are
+    printed, so a UTF-8 character split across two reads comes out intact.
+    """
+    with JsonlFollower(log_path) as follower:
+        follower.poll()  # open at the current end: only what this server writes is shown
+        child = subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    position = log_path.stat().st_size if log_path.exists() else 0
-    while child.poll() is None:
-        position = _print_new_lines(log_path, position)
-        time.sleep(0.2)
-    _print_new_lines(log_path, position)
+        def forward(signum: int, _frame: object) -> None:
+            child.send_signal(signum)
+
+        signal.signal(signal.SIGTERM, forward)
+        signal.signal(signal.SIGINT, forward)
+        while child.poll() is None:
+            _print_new_lines(follower, sys.stdout.buffer)
+            time.sleep(TAIL_POLL_INTERVAL)
+        _print_new_lines(follower, sys.stdout.buffer)
     return child.returncode
 
 
-def _print_new_lines(path: Path, position: int) -> int:
-    try:
-        with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size < position:
-                position = 0  # rotated
-            handle.seek(position)
-            chunk = handle.read()
-    except FileNotFoundError:
-        return 0
-    if chunk:
-        sys.stdout.write(chunk.decode(errors="replace"))
-        sys.stdout.flush()
-    return position + len(chunk)
+def _print_new_lines(follower: JsonlFollower, out: BinaryIO) -> int:
+    """Write the complete lines appended since the last call to ``out``; how many.
+
+    Bytes go out as UTF-8 whatever the terminal's locale, as the log holds them.
+    """
+    lines = follower.poll()
+    if lines:
+        out.write("".join(f"{line}\n" for line in lines).encode("utf-8", "backslashreplace"))
+        out.flush()
+    return len(lines)
 
 
 if __name__ == "__main__":  # pragma: no cover

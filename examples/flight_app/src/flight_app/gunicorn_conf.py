@@ -83,10 +83,18 @@ def post_worker_init(worker: Any) -> None:
 
 
 def worker_int(worker: Any) -> None:
-    """SIGINT / SIGQUIT: the worker exits at once; close the admin sockets first."""
+    """SIGINT / SIGQUIT: the worker exits at once; close the admin sockets first.
+
+    A worker interrupted while still loading the app (Ctrl+C right after start) has
+    no ``wsgi`` yet and nothing to close; failing here would turn a clean Ctrl+C
+    into "Worker failed to boot" and a non-zero exit of the whole server.
+    """
     from flight_app.live_setup import shutdown_live
 
-    shutdown_live(worker.wsgi, timeout=0.5)
+    app = getattr(worker, "wsgi", None)
+    if app is None:
+        return
+    shutdown_live(app, timeout=0.5)
 
 
 def worker_exit(server: Any, worker: Any) -> None:
