@@ -180,5 +180,7 @@ def test_sybil_sees_every_runnable_block() -> None:
         fenced = sum(1 for _, language, _ in _blocks(path) if language in RUN_LANGUAGES)
         parsed = sum(1 for _ in _document(path))
         skips = sum(1 for e in _document(path) if isinstance(e.region.parsed, tuple))
-        invisible = len(re.findall(r"(?m)^[ \t]*<!--\s*invisible-code-block", path.read_text("utf-8")))
+        invisible = len(
+            re.findall(r"(?m)^[ \t]*<!--\s*invisible-code-block", path.read_text("utf-8"))
+        )
         assert parsed - skips - invisible == fenced, path.relative_to(ROOT)
