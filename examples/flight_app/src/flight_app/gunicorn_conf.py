@@ -34,6 +34,7 @@ proc_name = "flight-app"
 
 
 def when_ready(server: Any) -> None:
+    """Say where the app serves, once the gunicorn master is ready (a gunicorn hook)."""
     print(f"flight-app is serving at http://{bind}", flush=True)
 
 

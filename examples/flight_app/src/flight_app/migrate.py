@@ -11,6 +11,7 @@ from authkit.storage import metadata
 
 
 def alembic_config(database_url: str) -> Config:
+    """An Alembic configuration for ``database_url``, with the app's migrations."""
     config = Config()
     config.set_main_option("script_location", "flight_app:migrations")
     config.set_main_option("path_separator", "os")
@@ -20,10 +21,12 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (``alembic upgrade``)."""
     command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
+    """Migrate the database down to ``revision`` (``alembic downgrade``)."""
     command.downgrade(alembic_config(database_url), revision)
 
 

@@ -586,6 +586,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The layers, lowest last: init values, secret files, environment, the TOML file."""
         environ = _environ()
         init_values = init_settings()
         app_env = init_values.get("APP_ENV", init_values.get("app_env", environ.get("app_env")))

@@ -94,8 +94,11 @@ def require_csrf_header() -> None:
 
 @browser_blueprint.after_request
 def no_store(response: Response) -> Response:
-    """Every answer here carries a token or ends a session: never cached, and a 401
-    from the session endpoints also drops the cookie the browser holds."""
+    """Keep every answer here out of caches, and drop the cookie on a 401.
+
+    Every answer carries a token or ends a session: never cached, and a 401
+    from the session endpoints also drops the cookie the browser holds.
+    """
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     if response.status_code == 401 and request.path.startswith(SESSION_COOKIE_PATH):

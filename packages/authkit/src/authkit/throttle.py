@@ -189,6 +189,7 @@ class LoginThrottle:
 
     @property
     def rules(self) -> ThrottleRules:
+        """The limits and windows being enforced."""
         return self._rules
 
     @property

@@ -40,8 +40,11 @@ class KeyRingFile:
         return KeyRing.from_jwk_set(data)
 
     def fingerprint(self) -> tuple[int, int, int] | None:
-        """(inode, mtime, size): every save replaces the file, so the inode changes
-        even when two saves land within one timestamp tick."""
+        """The file's (inode, mtime, size).
+
+        Every save replaces the file, so the inode changes even when two saves
+        land within one timestamp tick.
+        """
         try:
             stat = self.path.stat()
         except FileNotFoundError:

@@ -29,8 +29,11 @@ MIN_RSA_KEY_BITS = 2048
 
 
 class KeyStatus(StrEnum):
-    """``active`` signs (exactly one per ring), ``verify-only`` still verifies during
-    the dual-key window after a rotation, ``retired`` is rejected."""
+    """The state of a signing key in its ring.
+
+    ``active`` signs (exactly one per ring), ``verify-only`` still verifies during
+    the dual-key window after a rotation, ``retired`` is rejected.
+    """
 
     ACTIVE = "active"
     VERIFY_ONLY = "verify-only"

@@ -1,8 +1,8 @@
-"""Unicode rules for identifiers: one spelling per account, no look-alikes.
+r"""Unicode rules for identifiers: one spelling per account, no look-alikes.
 
 Three attacks register a second account that looks like an existing one:
 
-- **Invisible characters**: ``"\\u200balice@example.com"`` renders as the
+- **Invisible characters**: ``"\u200balice@example.com"`` renders as the
   original. Format characters (category Cf), other invisible default-ignorable
   code points (Unicode's ``Default_Ignorable_Code_Point``: Hangul fillers,
   variation selectors, ...), controls, private-use, surrogate and unassigned code
@@ -55,8 +55,11 @@ def is_ignorable(char: str) -> bool:
 
 
 def is_invisible(char: str) -> bool:
-    """Whether ``char`` is refused in an identifier: ignorable, control, private-use,
-    surrogate or unassigned (nothing a reader could tell apart or type back)."""
+    """Whether ``char`` is refused in an identifier.
+
+    Ignorable, control, private-use, surrogate or unassigned: nothing a reader
+    could tell apart or type back.
+    """
     return is_ignorable(char) or unicodedata.category(char) in _REFUSED_CATEGORIES
 
 
@@ -66,11 +69,11 @@ def invisible_characters(text: str) -> list[str]:
 
 
 def canonical(value: str) -> str:
-    """The form usernames and emails are compared, stored for uniqueness and counted in.
+    r"""The form usernames and emails are compared, stored for uniqueness and counted in.
 
     NFKC, case-folded (then NFKC again, as Unicode's ``toNFKC_Casefold`` does),
     trimmed, with ignorable code points dropped: fullwidth ``ALICE``, ``Alice`` and
-    ``"ali\\u200bce"`` are all ``alice``. Uniqueness and the throttle's counters use
+    ``"ali\u200bce"`` are all ``alice``. Uniqueness and the throttle's counters use
     it, so every spelling of one account shares one row and one budget.
     """
     text = unicodedata.normalize("NFKC", value)
