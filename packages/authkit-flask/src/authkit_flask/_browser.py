@@ -56,6 +56,7 @@ BROWSER_PREFIX: Final = "/auth/browser"
 SESSION_COOKIE_PATH: Final = f"{BROWSER_PREFIX}/session"
 LOGIN_PATH: Final = f"{BROWSER_PREFIX}/login"
 CSRF_HEADER: Final = "X-Authkit-CSRF"
+"""The header every cookie-authenticated request must carry; a cross-site form cannot set it."""
 CSRF_VALUE: Final = "1"
 _SAFE_FETCH_SITES: Final = frozenset({"same-origin", "none"})
 _MAX_OTPAUTH_URI: Final = 1024

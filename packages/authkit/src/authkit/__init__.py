@@ -47,6 +47,7 @@ from authkit.users._model import User
 
 try:
     __version__ = version("authkit-core")
+    """The installed version of ``authkit-core``."""
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 

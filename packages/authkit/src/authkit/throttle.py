@@ -107,6 +107,7 @@ class ThrottleRules:
 
 
 DEFAULT_THROTTLE_RULES = ThrottleRules()
+"""The default rules: the budgets the HTTP contract documents."""
 
 
 @dataclass(frozen=True, slots=True)

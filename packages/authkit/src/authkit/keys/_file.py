@@ -22,6 +22,8 @@ from authkit.keys._signing_key import Algorithm
 
 
 class KeyRingFile:
+    """The key ring's JWK Set file: read, written atomically (mode 0600) under a lock."""
+
     def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
         self.path = Path(path)
         self._clock = clock or SystemClock()

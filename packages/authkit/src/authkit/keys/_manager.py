@@ -23,7 +23,11 @@ from authkit.keys._signing_key import Algorithm, SigningKey
 from authkit.keys._source import FileKeyRingSource, KeyRingSource, StaticKeyRingSource
 
 ROTATE_EVENT = "keys.rotate"
+"""The audit event of a rotation (fields ``kid``, ``demoted``)."""
 RETIRE_EVENT = "keys.retire"
+"""The audit event of a retirement (fields ``kids``, and ``compromised``, ``activated`` for a leaked
+key).
+"""
 
 
 class KeyManager:

@@ -29,6 +29,7 @@ from authkit.tokens._store import RefreshTokenStore
 from authkit.users._store import UserStore
 
 MEMORY_URL = "memory://"
+"""The store URL of the in-memory backend."""
 
 
 @dataclass(frozen=True, kw_only=True)
