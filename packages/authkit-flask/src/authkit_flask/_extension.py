@@ -1,6 +1,6 @@
 """The ``AuthKit`` Flask extension: wires the core's ``AuthService`` into an app.
 
-Usage::
+Usage:
 
     kit = authkit.build(AuthkitConfig(...), audit="auth.jsonl")
     AuthKit(app, kit)

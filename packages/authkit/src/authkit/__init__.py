@@ -4,7 +4,7 @@ Passwords (argon2id and a policy), a JWT key ring with rotation and JWKS,
 refresh-token rotation with reuse detection, brute-force throttling, TOTP MFA,
 users and roles, and a pseudonymising audit logger. No web framework imports.
 
-Start with :func:`build`::
+Start with ``build``:
 
     from authkit import AuthkitConfig, build
 

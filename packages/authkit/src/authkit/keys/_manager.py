@@ -35,7 +35,7 @@ class KeyManager:
 
     ``window`` is how long a demoted key must keep verifying: the longest
     access-token lifetime plus clock skew, after which no unexpired token can need
-    it. Build one with :meth:`in_memory` or :meth:`from_file`.
+    it. Build one with ``in_memory`` or ``from_file``.
     """
 
     def __init__(

@@ -58,7 +58,7 @@ def open_stores(
 
     ``create_tables`` creates authkit's tables directly (tests, apps without
     migrations); apps with Alembic migrate instead. ``engine_options`` go to
-    :func:`authkit.storage.create_engine`.
+    ``authkit.storage.create_engine``.
     """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme == "memory":

@@ -2,7 +2,7 @@
 
 Usernames are restricted to a portable set of characters and may not contain
 ``@``, so a sign-in identifier is unambiguously a username or an email address.
-Both are NFKC-normalised first (:func:`normalise_identity`), so ``alice`` in
+Both are NFKC-normalised first (``normalise_identity``), so ``alice`` in
 fullwidth letters (U+FF41...) is ``alice``; an email holding an invisible character (``U+200B``
 and the like, see ``authkit.users._unicode``) is refused, never silently stripped.
 """

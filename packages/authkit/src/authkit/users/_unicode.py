@@ -6,13 +6,13 @@ Three attacks register a second account that looks like an existing one:
   original. Format characters (category Cf), other invisible default-ignorable
   code points (Unicode's ``Default_Ignorable_Code_Point``: Hangul fillers,
   variation selectors, ...), controls, private-use, surrogate and unassigned code
-  points are refused in identifiers (:func:`invisible_characters`).
+  points are refused in identifiers (``invisible_characters``).
 - **Compatibility variants**: fullwidth (U+FF41...) or mathematical letters are
-  the same word; NFKC folds them before uniqueness (:func:`canonical`), as
+  the same word; NFKC folds them before uniqueness (``canonical``), as
   RFC 8265 (PRECIS) does for usernames.
 - **Confusables**: Cyrillic ``\u0430`` in ``\u0430lice@example.com`` is another letter that
   looks the same. UTS #39 §4 calls two strings confusable when their *skeletons*
-  are equal; :func:`skeleton` computes one from the Unicode confusables data
+  are equal; ``skeleton`` computes one from the Unicode confusables data
   shipped by the ``confusable-homoglyphs`` package.
 
 The data of that package keeps each confusable pair in both directions, not
@@ -109,7 +109,7 @@ def skeleton(value: str) -> str:
 
 
 def skeleton_digest(value: str) -> str:
-    """SHA-256 (hex) of :func:`skeleton`: a fixed-size, indexable column value."""
+    """SHA-256 (hex) of ``skeleton``: a fixed-size, indexable column value."""
     return hashlib.sha256(skeleton(value).encode("utf-8", "surrogatepass")).hexdigest()
 
 
