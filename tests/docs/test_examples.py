@@ -161,17 +161,41 @@ def _blocks(path: Path) -> Iterator[tuple[int, str, str]]:
         yield number + 1, match["language"], before
 
 
-def test_every_block_is_run_or_says_why() -> None:
+def _unaccounted(path: Path) -> list[str]:
+    """The blocks of ``path`` that neither run nor say why they cannot."""
     problems = []
-    for path in DOCUMENTS:
-        where = path.relative_to(ROOT)
-        for line, language, before in _blocks(path):
-            skip = SKIP_NEXT.search(before)
-            if skip and not re.search(r"[\"'].+[\"']", skip["reason"]):
-                problems.append(f"{where}:{line}: skip without a quoted reason")
-            if language not in RUN_LANGUAGES and not NOT_RUNNABLE.search(before):
-                problems.append(f"{where}:{line}: ```{language} is neither run nor marked")
-    assert problems == []
+    for line, language, before in _blocks(path):
+        skip = SKIP_NEXT.search(before)
+        if skip and not re.search(r"[\"'].+[\"']", skip["reason"]):
+            problems.append(f"{path.name}:{line}: skip without a quoted reason")
+        if language not in RUN_LANGUAGES and not NOT_RUNNABLE.search(before):
+            problems.append(f"{path.name}:{line}: ```{language} is neither run nor marked")
+    return problems
+
+
+def test_every_block_is_run_or_says_why() -> None:
+    assert [p for path in DOCUMENTS for p in _unaccounted(path)] == []
+
+
+def test_a_broken_or_unmarked_example_is_caught(tmp_path: Path) -> None:
+    """The harness itself: a failing block fails, an unmarked one is reported."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nvalue = 1\n```\n\n```python\nassert value == 2\n```\n\n"
+        "```sh\nexit 3\n```\n\n<!-- skip: next -->\n```sh\ntrue\n```\n\n```text\nout\n```\n",
+        encoding="utf-8",
+    )
+    python_ok, python_broken, shell_broken, *_ = list(SYBIL.parse(page))
+    python_ok.evaluate()
+    with pytest.raises(AssertionError):
+        python_broken.evaluate()
+    shell_broken.namespace["__workdir__"] = str(tmp_path)
+    with pytest.raises(AssertionError, match="exit status 3"):
+        shell_broken.evaluate()
+    assert _unaccounted(page) == [
+        "page.md:14: skip without a quoted reason",
+        "page.md:18: ```text is neither run nor marked",
+    ]
 
 
 def test_sybil_sees_every_runnable_block() -> None:
