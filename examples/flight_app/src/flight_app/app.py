@@ -24,6 +24,11 @@ logger = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """The WSGI app: settings, core, adapter, flight search and live updates, wired once.
+
+    ``settings`` wins; otherwise they are read from every layer, ``overrides`` (by field name)
+    winning over all. gunicorn and the tests call this; ``flight_app.wsgi`` holds the app it makes.
+    """
     settings = settings or load_settings(**overrides)
     configure_logging(settings)
     components = build_components(settings, trace_id_provider=current_trace_id)
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
 
 
 def get_components(app: Flask) -> Components:
+    """The ``Components`` that ``create_app`` built for ``app``."""
     components = app.extensions[EXTENSION_KEY]
     assert isinstance(components, Components)
     return components

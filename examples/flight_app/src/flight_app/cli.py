@@ -37,6 +37,10 @@ logger = logging.getLogger("flight_app.cli")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``flight-app`` with ``argv`` (default: the process's); returns the exit status.
+
+    Invalid settings give status 2 and a message naming each offending variable.
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     _export_overrides(args)

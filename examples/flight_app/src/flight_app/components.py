@@ -17,6 +17,11 @@ from flight_app.settings import Settings
 
 @dataclass(frozen=True, kw_only=True)
 class Components:
+    """What the app builds from its settings: the settings and the core built from them.
+
+    One object, so shutdown closes exactly what start-up opened.
+    """
+
     settings: Settings
     kit: Authkit
 
@@ -28,10 +33,12 @@ class Components:
 
     @property
     def audit(self) -> AuditLogger:
+        """The core's audit logger (the app always writes a JSONL file)."""
         assert isinstance(self.kit.audit, AuditLogger)
         return self.kit.audit
 
     def close(self) -> None:
+        """Close the core: the database, the rate-limit storage and the audit file."""
         self.kit.close()
 
 

@@ -16,8 +16,11 @@ from flight_app.settings import Settings, resilience_policy
 
 
 def build_flight_search(settings: Settings) -> FlightSearch:
-    """``FLIGHT_APP_FLIGHT_PROVIDER`` behind the policy of the ``FLIGHT_APP_PROVIDER_*``,
-    ``BREAKER_*`` and ``FLIGHT_CACHE_TTL`` settings; shared through ``redis_url`` if set."""
+    """The flight search of ``FLIGHT_APP_FLIGHT_PROVIDER``, behind the resilience policy.
+
+    The policy comes from the ``FLIGHT_APP_PROVIDER_*``, ``BREAKER_*`` and
+    ``FLIGHT_CACHE_TTL`` settings; it is shared through ``redis_url`` if set.
+    """
     token = settings.duffel_token.get_secret_value() if settings.duffel_token else None
     return create_flight_search(
         provider=settings.flight_provider,

@@ -57,6 +57,7 @@ control_socket_mode = 0o600
 
 
 def when_ready(server: Any) -> None:
+    """Say where the app serves, once the gunicorn master is ready (a gunicorn hook)."""
     print(f"flight-app is serving at http://{bind}", flush=True)
 
 

@@ -29,6 +29,11 @@ EXTENSION_KEY = "flight_app.live"
 
 @dataclass(kw_only=True)
 class LiveWiring:
+    """The admin live-update channel of one worker.
+
+    The hub, the audit logger it follows and, with Redis, the publisher.
+    """
+
     updates: LiveUpdates
     audit: AuditLogger
     publisher: RedisPublisher | None = None
@@ -53,6 +58,7 @@ def max_live_clients(settings: Settings) -> int:
 
 
 def build_live(settings: Settings, audit: AuditLogger) -> LiveWiring:
+    """Admin live updates: over Redis pub/sub with ``redis_url``, else from ``auth.jsonl``."""
     publisher: RedisPublisher | None = None
     source: EventSource
     if settings.redis_url:
@@ -66,6 +72,7 @@ def build_live(settings: Settings, audit: AuditLogger) -> LiveWiring:
 
 
 def install_live(app: Flask, wiring: LiveWiring) -> None:
+    """Keep ``wiring`` on ``app`` so shutdown hooks find it."""
     app.extensions[EXTENSION_KEY] = wiring
 
 

@@ -15,6 +15,7 @@ from authkit.storage import metadata
 
 
 def alembic_config(database_url: str) -> Config:
+    """An Alembic configuration for ``database_url``, with the app's migrations."""
     config = Config()
     config.set_main_option("script_location", "flight_app:migrations")
     config.set_main_option("path_separator", "os")
@@ -69,10 +70,12 @@ def require_head(database_url: str) -> None:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate the database up to ``revision`` (``alembic upgrade``)."""
     command.upgrade(alembic_config(database_url), revision)
 
 
 def downgrade(database_url: str, revision: str = "base") -> None:
+    """Migrate the database down to ``revision`` (``alembic downgrade``)."""
     command.downgrade(alembic_config(database_url), revision)
 
 

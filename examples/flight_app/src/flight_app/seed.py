@@ -23,6 +23,8 @@ logger = logging.getLogger("flight_app.seed")
 
 @dataclass
 class SeedReport:
+    """What ``seed`` did: accounts created, accounts skipped, and passwords it generated."""
+
     created: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     generated_passwords: dict[str, str] = field(default_factory=dict, repr=False)
@@ -34,6 +36,11 @@ def generate_password() -> str:
 
 
 def seed(settings: Settings, kit: Authkit) -> SeedReport:
+    """Create the admin (and the demo user in ``dev``) if absent; idempotent.
+
+    A password not set in the settings is generated and returned in the report, to be printed once
+    and never logged.
+    """
     report = SeedReport()
     accounts: list[tuple[str, str, str | None, tuple[str, ...]]] = [
         (

@@ -306,86 +306,184 @@ class Settings(BaseSettings):
     )
 
     app_env: AppEnv = Field(default="dev", validation_alias="APP_ENV")
+    """Which `config/<APP_ENV>.toml` is read and which rules apply; read from `APP_ENV`, never from
+    a TOML file.
+    """
 
     # Storage and paths
     instance_path: Path = Path("instance")
+    """The instance folder, created on start; the embedded defaults of the database, key ring and
+    logs live in it.
+    """
     database_url: str | None = None
+    """SQLAlchemy URL of users and tokens; unset means a SQLite file `<instance>/flight_app.db`.
+    `postgresql+psycopg://...` when scaled out.
+    """
     ratelimit_storage_url: str = "memory://"
+    """`limits` storage URI of the throttling counters; `redis://host:6379/0` when several processes
+    or hosts share them.
+    """
     redis_url: str | None = None
+    """Redis for the admin live-update fan-out, the flight circuit and cache. Set, every worker
+    publishes its audit events to `FLIGHT_APP_LIVE_CHANNEL` and subscribes to it; unset, each
+    worker follows the shared `auth.jsonl` (one host).
+    """
     keyring_path: Path | None = None
+    """The key ring file (a JWK Set), created on first start; unset means `<instance>/keyring.json`.
+    """
     log_dir: Path | None = None
+    """Where `auth.jsonl` and `system.jsonl` are written (and read by `GET /admin/logs`); unset
+    means the instance folder.
+    """
 
     # Seeded accounts (a None password is generated at seed and printed once)
     admin_username: str = "admin"
+    """The seeded admin account (roles `admin`, `user`)."""
     admin_password: SecretStr | None = None
+    """Password of the seeded admin; unset, one is generated and printed once. Must satisfy the
+    password policy.
+    """
     demo_user: bool = False
+    """Seed a demo user as well; only ever in `dev`."""
     demo_username: str = "demo"
+    """Username of the seeded demo user."""
     demo_password: SecretStr | None = None
+    """Password of the demo user; unset, one is generated and printed once."""
 
     # Serving
     metrics: Literal["off", "public", "token"] = "token"
+    """Who may read `GET /metrics`: nobody (`off`, 404), anyone (`public`), or holders of the
+    metrics token (`token`).
+    """
     metrics_token: SecretStr | None = None
+    """Bearer token for `/metrics` in `token` mode; required in `prod` whenever the mode is `token`.
+    """
     trusted_proxies: int = Field(default=0, ge=0)
+    """Reverse-proxy hops whose `X-Forwarded-For` / `X-Forwarded-Proto` are trusted; 0 trusts none.
+    """
     host: str = "127.0.0.1"
+    """Bind address of `flight-app serve` (`--host`)."""
     port: int = Field(default=8000, ge=1, le=65535)
+    """Port of `flight-app serve` (`--port`)."""
     workers: int = Field(default=1, ge=1)
+    """gunicorn worker processes (`--workers`); more than one needs shared (`redis://`) rate-limit
+    storage in `prod`.
+    """
     threads: int = Field(default=4, ge=1)
+    """Threads per gunicorn worker (`--threads`)."""
     max_content_length: int = Field(default=1048576, gt=0)
+    """Largest request body in bytes; larger ones get 413."""
     registration_open: bool = core_default("registration_open")
+    """`false` makes `POST /auth/register` answer 403 `registration_closed`."""
     log_level: str = "INFO"
+    """Level of the system log (`CRITICAL` ... `DEBUG`)."""
 
     # Log rotation and retention, for the audit log and the system log alike.
     # A rule is switched off with None (in TOML leave it out; from the environment
     # "off" or "none"): size and age start a new file, count and age purge archives.
     log_max_bytes: int | None = core_default("log_max_bytes")
+    """Rotate a log before a line would take it past this size (bytes); `off` for no size limit."""
     log_max_age_seconds: int | None = core_default("log_max_age_seconds")
+    """Also rotate a non-empty log this long after it was started (`86400` for daily files); `off`
+    for no age limit.
+    """
     log_backup_count: int | None = core_default("log_backup_count")
+    """Archives kept per log; `0` deletes the old file at rotation instead of archiving it; `off`
+    keeps any number.
+    """
     log_retention_days: int | None = Field(default=None, gt=0)
+    """At each rotation, delete archives rotated more than this many days ago; `off` keeps them."""
     log_compress: bool = core_default("log_compress")
+    """gzip the archives (`auth.<UTC time>.jsonl.gz`)."""
 
     # Admin live updates (GET /admin/ws): the Redis channel used when redis_url is
     # set, and how many WebSockets one worker serves at once (each holds one of its
     # threads for as long as it is open; None means half the threads, at least 1).
     live_channel: str = Field(default="flight-app:audit", min_length=1, max_length=200)
+    """The Redis pub/sub channel of admin live updates, when `FLIGHT_APP_REDIS_URL` is set;
+    deployments sharing one Redis need different channels.
+    """
     live_max_clients: int | None = Field(default=None, ge=1)
+    """Admin WebSockets one worker serves at once (each holds one of its threads while open); past
+    it `GET /admin/ws` answers 503. `off`: half of `FLIGHT_APP_THREADS`, at least 1.
+    """
 
     # Keys
     secret_key: SecretStr = SecretStr(DEV_SECRET_KEY)
+    """Flask's `SECRET_KEY`; the development default is refused in `prod`."""
     pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
+    """HMAC key of the audit log's pseudonyms (at least 16 bytes; 32 characters in `prod`). Changing
+    it breaks the link with older audit lines.
+    """
     mfa_encryption_key: SecretStr | None = None
+    """Encrypts TOTP secrets at rest (Fernet, key derived by HKDF); comma-separated keys rotate it
+    (the first encrypts, all decrypt), each at least 16 characters. Unset outside `prod`: derived
+    from `FLIGHT_APP_SECRET_KEY`; required in `prod`.
+    """
 
     # Tokens (seconds); admin lifetimes follow NIST SP 800-63B AAL2
     jwt_issuer: str = SERVICE_NAME
+    """`iss` of access tokens, checked on verification."""
     jwt_audience: str = SERVICE_NAME
+    """`aud` of access tokens, checked on verification."""
     access_token_ttl: int = core_default("access_token_ttl")
+    """Access-token lifetime in seconds."""
     refresh_idle_ttl: int = core_default("refresh_idle_ttl")
+    """Seconds after which an unused refresh token expires (7 days by default)."""
     refresh_absolute_ttl: int = core_default("refresh_absolute_ttl")
+    """Seconds after sign-in at which a sign-in's refresh family ends however often it is refreshed
+    (30 days by default); not below the idle lifetime.
+    """
     admin_refresh_idle_ttl: int = core_default("admin_refresh_idle_ttl")
+    """Idle lifetime for accounts with the `admin` role (NIST SP 800-63B AAL2: 1 hour)."""
     admin_refresh_absolute_ttl: int = core_default("admin_refresh_absolute_ttl")
+    """Absolute lifetime for `admin` accounts (NIST SP 800-63B AAL2: 24 hours)."""
     clock_skew: int = core_default("clock_skew")
+    """Seconds of tolerance on `exp`, `iat`, `nbf`; also part of the key retirement window."""
 
     # Passwords
     argon2_time_cost: int = core_default("argon2_time_cost")
+    """argon2id iterations; below 2 (the OWASP minimum) only with `APP_ENV=test`."""
     argon2_memory_cost: int = core_default("argon2_memory_cost")
+    """argon2id memory in KiB; below 19456 (the OWASP minimum) only with `APP_ENV=test`, never below
+    8 per lane.
+    """
     argon2_parallelism: int = core_default("argon2_parallelism")
+    """argon2id lanes."""
     password_policy: PasswordPolicyPreset = core_default("password_policy")
+    """The password policy preset: `nist`, `pci` or `classic` (see Security, Password policy)."""
     # Accounts with any of these roles must enrol TOTP before they get full tokens.
     # From the environment as a comma-separated list: FLIGHT_APP_MFA_REQUIRED_ROLES=admin,ops
     mfa_required_roles: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: sorted(core_default("mfa_required_roles"))
     )
+    """Accounts with any of these roles must enrol TOTP; until they do, their tokens only open
+    `/auth/me`, `/auth/logout-all` and `/auth/mfa/totp/*`. From the environment comma-separated:
+    `admin,ops`.
+    """
 
     # Brute-force throttling: limit attempts per window seconds
     throttle_pair_limit: int = core_default("throttle_pair_limit")
+    """Failed sign-ins per (client address, username) within the pair window before 429."""
     throttle_pair_window: int = core_default("throttle_pair_window")
+    """Seconds of the (client address, username) window."""
     throttle_address_limit: int = core_default("throttle_address_limit")
+    """Failed sign-ins per client address, across usernames, within the address window."""
     throttle_address_window: int = core_default("throttle_address_window")
+    """Seconds of the per-address window."""
     throttle_account_limit: int = core_default("throttle_account_limit")
+    """Failed sign-ins per account across all addresses within the account window (NIST SP 800-63B:
+    at most 100).
+    """
     throttle_account_window: int = core_default("throttle_account_window")
+    """Seconds of the per-account window."""
     throttle_register_limit: int = core_default("throttle_register_limit")
+    """Registrations per client address within the registration window."""
     throttle_register_window: int = core_default("throttle_register_window")
+    """Seconds of the registration window."""
     # IPv6 clients are counted per network of this many bits (a subscriber holds a /64).
     throttle_ipv6_prefix: int = core_default("throttle_ipv6_prefix")
+    """IPv6 clients are counted per network of this many bits (`128` counts single addresses)."""
 
     # --- Flight search (docs/flights.md) ----------------------------------------------
     # The provider behind GET /api/flights/search, and the resilience policy around
@@ -393,33 +491,47 @@ class Settings(BaseSettings):
     # bounds keep one search from holding a request thread for long: a search waits
     # at most about timeout * (retries + 1) plus the backoff waits.
     flight_provider: Literal["builtin", "duffel"] = "builtin"
+    """The flight provider: `builtin` (offline, deterministic) or `duffel` (the Duffel flights API).
+    """
     duffel_url: str = "https://api.duffel.com"
+    """Duffel's base URL: http(s), no credentials, query or fragment; https in `prod`."""
     duffel_token: SecretStr | None = None
+    """Duffel access token (a secret); required with `FLIGHT_APP_FLIGHT_PROVIDER=duffel`."""
     provider_timeout: float = Field(
         default=policy_default("provider_timeout"), gt=0, le=120, allow_inf_nan=False
     )
+    """Seconds per provider attempt."""
     provider_retries: int = Field(default=policy_default("provider_retries"), ge=0, le=10)
+    """Extra attempts after a transient provider failure (timeout, connection error, 429, 5xx)."""
     breaker_fail_max: int = Field(default=policy_default("breaker_fail_max"), ge=1, le=1000)
+    """Consecutive failed searches that open the circuit."""
     breaker_reset: float = Field(
         default=policy_default("breaker_reset"), gt=0, le=3600, allow_inf_nan=False
     )
+    """Seconds an open circuit waits before it lets one trial call through."""
     flight_cache_ttl: float = Field(
         default=policy_default("flight_cache_ttl"), gt=0, le=SECONDS_PER_DAY, allow_inf_nan=False
     )
+    """Seconds a successful provider result is kept for the stale fallback."""
     # Redis key prefix of the shared circuit and cache (None: the app's own,
     # "flight_app:flight_provider"); deployments sharing one Redis need different ones.
     flight_redis_namespace: str | None = Field(
         default=None, min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$"
     )
+    """Redis key prefix of the shared circuit and cache; unset means `flight_app:flight_provider`.
+    Deployments sharing one Redis need different ones.
+    """
 
     @field_validator("duffel_token", "flight_redis_namespace", mode="before")
     @classmethod
     def _flight_blank_is_unset(cls, value: object) -> object:
+        """A blank value means unset."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("duffel_url")
     @classmethod
     def _duffel_url(cls, value: str) -> str:
+        """An http(s) base URL without credentials, query or fragment."""
         url = value.strip()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -474,6 +586,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The layers, lowest last: init values, secret files, environment, the TOML file."""
         environ = _environ()
         init_values = init_settings()
         app_env = init_values.get("APP_ENV", init_values.get("app_env", environ.get("app_env")))
@@ -496,6 +609,7 @@ class Settings(BaseSettings):
     @field_validator("mfa_required_roles", mode="before")
     @classmethod
     def _split_roles(cls, value: Any) -> Any:
+        """A string is a comma-separated list of roles."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -503,6 +617,7 @@ class Settings(BaseSettings):
     @field_validator("database_url", "redis_url", "keyring_path", "log_dir", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
+        """A blank value means unset (the default applies)."""
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
@@ -515,6 +630,7 @@ class Settings(BaseSettings):
     )
     @classmethod
     def _off_is_none(cls, value: object) -> object:
+        """`off` or `none` (any case) switch the rule off."""
         if isinstance(value, str) and value.strip().lower() in {"off", "none"}:
             return None
         return value
@@ -522,11 +638,13 @@ class Settings(BaseSettings):
     @field_validator("instance_path", "keyring_path", "log_dir")
     @classmethod
     def _absolute(cls, value: Path | None) -> Path | None:
+        """`~` expanded; a relative path resolved against the working directory."""
         return None if value is None else Path(os.path.abspath(value.expanduser()))
 
     @field_validator("log_level")
     @classmethod
     def _known_log_level(cls, value: str) -> str:
+        """One of `CRITICAL`, `ERROR`, `WARNING`, `INFO`, `DEBUG`, in any case."""
         level = value.strip().upper()
         if level not in _LOG_LEVELS:
             raise ValueError(f"must be one of {', '.join(_LOG_LEVELS)}")

@@ -30,6 +30,7 @@ from authkit_flask._state import AuthKitState, RequestState, get_state, request_
 
 try:
     __version__ = version("authkit-flask")
+    """The installed version of ``authkit-flask``."""
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 

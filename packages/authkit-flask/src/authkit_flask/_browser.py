@@ -56,6 +56,7 @@ BROWSER_PREFIX: Final = "/auth/browser"
 SESSION_COOKIE_PATH: Final = f"{BROWSER_PREFIX}/session"
 LOGIN_PATH: Final = f"{BROWSER_PREFIX}/login"
 CSRF_HEADER: Final = "X-Authkit-CSRF"
+"""The header every cookie-authenticated request must carry; a cross-site form cannot set it."""
 CSRF_VALUE: Final = "1"
 _SAFE_FETCH_SITES: Final = frozenset({"same-origin", "none"})
 _MAX_OTPAUTH_URI: Final = 1024
@@ -94,8 +95,11 @@ def require_csrf_header() -> None:
 
 @browser_blueprint.after_request
 def no_store(response: Response) -> Response:
-    """Every answer here carries a token or ends a session: never cached, and a 401
-    from the session endpoints also drops the cookie the browser holds."""
+    """Keep every answer here out of caches, and drop the cookie on a 401.
+
+    Every answer carries a token or ends a session: never cached, and a 401
+    from the session endpoints also drops the cookie the browser holds.
+    """
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     if response.status_code == 401 and request.path.startswith(SESSION_COOKIE_PATH):

@@ -42,6 +42,13 @@ def _authenticate(*, allow_mfa_enrolment: bool = False) -> Principal:
 
 
 def login_required(view: Callable[P, R]) -> Callable[P, R]:
+    """Require a valid access token (``Authorization: Bearer``) for the view.
+
+    Without one the answer is 401 ``invalid_token`` with a ``WWW-Authenticate`` challenge; an
+    account that must still enrol MFA gets 403 ``mfa_enrolment_required``. Inside the view,
+    ``current_principal()`` is the caller.
+    """
+
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         _authenticate()

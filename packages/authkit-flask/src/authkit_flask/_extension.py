@@ -1,6 +1,6 @@
 """The ``AuthKit`` Flask extension: wires the core's ``AuthService`` into an app.
 
-Usage::
+Usage:
 
     kit = authkit.build(AuthkitConfig(...), audit="auth.jsonl")
     AuthKit(app, kit)
@@ -62,6 +62,9 @@ DEFAULT_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'self'; frame-ancestors 'none'; form-action 'self'"
 )
+"""The ``Content-Security-Policy`` of HTML pages: everything from this origin only, no inline
+script, no framing.
+"""
 
 
 class AuthKit:

@@ -102,8 +102,11 @@ class LiveUpdates:
 
     @property
     def full(self) -> bool:
-        """No room for another socket: subscribers and sockets still waiting for their
-        first message both hold a gunicorn thread, so both count."""
+        """No room for another socket.
+
+        Subscribers and sockets still waiting for their first message both hold
+        a gunicorn thread, so both count.
+        """
         cap = self.hub.max_subscribers
         return self.hub.full or (cap is not None and len(self.hub) + self._pending >= cap)
 

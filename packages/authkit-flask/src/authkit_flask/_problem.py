@@ -15,6 +15,7 @@ from authkit_flask._request_context import current_trace_id
 logger = logging.getLogger("authkit_flask.errors")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+"""The media type of RFC 9457 problem details."""
 
 STATUS_BY_CODE: Mapping[str, int] = {
     "invalid_request": 400,
@@ -41,6 +42,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "configuration_error": 500,
     "keyring_error": 500,
 }
+"""The HTTP status of each ``AuthkitError`` code: the one table an adapter translates with."""
 
 TITLE_BY_STATUS: Mapping[int, str] = {
     400: "Bad Request",
@@ -65,6 +67,12 @@ def problem(
     extra: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
+    """An RFC 9457 problem details response for ``code``.
+
+    The status comes from ``STATUS_BY_CODE`` unless given; ``extra`` members join the body, which
+    always carries ``type``, ``title``, ``status``, ``detail``, ``code`` and the request's
+    ``trace_id``.
+    """
     status = status or STATUS_BY_CODE.get(code, 500)
     body: dict[str, Any] = {
         "type": f"urn:authkit:error:{code}",
@@ -105,6 +113,11 @@ def located_errors(errors: list[dict[str, Any]], location: str) -> list[dict[str
 
 
 def problem_from_error(error: AuthkitError) -> Response:
+    """The problem details response for an error of the core.
+
+    A server-side fault (an unmapped code) is logged with its message, and the client gets a generic
+    one, without paths or settings.
+    """
     status = STATUS_BY_CODE.get(error.code, 500)
     if status >= 500 and error.code != "service_unavailable":
         # A server-side fault (a bad key ring file, say): the operator gets the

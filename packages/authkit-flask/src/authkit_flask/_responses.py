@@ -11,6 +11,7 @@ from authkit import TokenPair, User
 
 
 def rfc3339(value: datetime | None) -> str | None:
+    """``value`` as an RFC 3339 UTC string (``None`` stays ``None``)."""
     if value is None:
         return None
     return value.isoformat().replace("+00:00", "Z")

@@ -24,6 +24,11 @@ ReadinessCheck = Callable[[], None]
 
 @dataclass(kw_only=True)
 class AuthKitState:
+    """What ``AuthKit`` keeps per app in ``app.extensions["authkit"]``.
+
+    The core, and the adapter's options.
+    """
+
     kit: Authkit
     """The core built by ``authkit.build``: every decision is its."""
     readiness_checks: Mapping[str, ReadinessCheck] = field(default_factory=dict)
@@ -60,6 +65,10 @@ class RequestState:
 
 
 def get_state(app: Flask | None = None) -> AuthKitState:
+    """The ``AuthKitState`` of ``app`` (default: the current app).
+
+    A clear error if ``AuthKit`` was not set up on it.
+    """
     target = app or current_app
     try:
         state = target.extensions[EXTENSION_KEY]

@@ -4,7 +4,7 @@ Passwords (argon2id and a policy), a JWT key ring with rotation and JWKS,
 refresh-token rotation with reuse detection, brute-force throttling, TOTP MFA,
 users and roles, and a pseudonymising audit logger. No web framework imports.
 
-Start with :func:`build`::
+Start with ``build``:
 
     from authkit import AuthkitConfig, build
 
@@ -47,6 +47,7 @@ from authkit.users._model import User
 
 try:
     __version__ = version("authkit-core")
+    """The installed version of ``authkit-core``."""
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 

@@ -101,6 +101,13 @@ class _Attempt:
 
 
 class AuthService:
+    """Accounts and sessions: registration, sign-in, refresh, sign-out, password change.
+
+    Takes plain values (username, password, client address) and returns results or raises
+    ``AuthkitError`` subclasses. Built by ``authkit.build``; an adapter calls it, never the stores
+    directly.
+    """
+
     def __init__(
         self,
         *,

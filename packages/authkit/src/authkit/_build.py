@@ -39,7 +39,7 @@ from authkit.users._admin import AdminService
 
 @dataclass(kw_only=True)
 class Authkit:
-    """What :func:`build` returns: the services, and what they were built from.
+    """What ``build`` returns: the services, and what they were built from.
 
     ``auth`` signs in and out; ``admin`` manages accounts; ``mfa`` enrols and
     disables TOTP; ``keys`` serves, rotates and retires the signing keys. Close it
@@ -89,7 +89,7 @@ def build(
 
     ``audit``: a path for the JSONL audit log (pseudonymised with the config's
     key), or any ``AuditSink``. ``stores``: ``memory://`` or a SQLAlchemy URL (see
-    :func:`authkit.storage.open_stores`; tables are not created: migrate, or call
+    ``authkit.storage.open_stores``; tables are not created: migrate, or call
     ``open_stores(url, create_tables=True)`` and pass the result). ``rate_limits``:
     a ``limits`` storage URI (``memory://`` for one process, ``redis://`` when
     several share the counters). ``keys``: ``memory://`` or the path of a JWK Set

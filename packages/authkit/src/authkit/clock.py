@@ -8,6 +8,8 @@ from typing import Protocol
 
 
 class Clock(Protocol):
+    """Where time comes from; inject one so expiries and windows are testable without sleeping."""
+
     def now(self) -> datetime:
         """The current time, timezone-aware UTC."""
         ...
@@ -17,6 +19,7 @@ class SystemClock:
     """The real clock."""
 
     def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
         return datetime.now(UTC)
 
 
@@ -27,9 +30,11 @@ class FrozenClock:
     current: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
 
     def now(self) -> datetime:
+        """The frozen time."""
         return self.current
 
     def advance(self, seconds: float) -> None:
+        """Move the clock forward by ``seconds``."""
         self.current += timedelta(seconds=seconds)
 
 

@@ -68,6 +68,8 @@ class Conflict(AuthkitError):
 
 
 class RegistrationClosed(AuthkitError):
+    """Registration is switched off (``registration_open=False``)."""
+
     code = "registration_closed"
     default_message = "Registration is closed."
 
@@ -80,11 +82,15 @@ class InvalidCredentials(AuthkitError):
 
 
 class AccountDisabled(AuthkitError):
+    """A deactivated account; told only after a correct password, so guessers learn nothing."""
+
     code = "account_disabled"
     default_message = "This account is disabled."
 
 
 class MfaRequired(AuthkitError):
+    """The password was right and the account has TOTP: send ``otp`` or ``recovery_code`` too."""
+
     code = "mfa_required"
     default_message = "A one-time code is required for this account."
 
@@ -97,6 +103,8 @@ class MfaEnrolmentRequired(AuthkitError):
 
 
 class InvalidOtp(AuthkitError):
+    """A wrong, expired or already used TOTP or recovery code; counted as a failed sign-in."""
+
     code = "invalid_otp"
     default_message = "The one-time code is invalid."
 
@@ -116,11 +124,15 @@ class TokenReused(AuthkitError):
 
 
 class Forbidden(AuthkitError):
+    """Authenticated, but without the role the action needs."""
+
     code = "forbidden"
     default_message = "You do not have permission to do this."
 
 
 class NotFound(AuthkitError):
+    """No such resource; an id of the wrong shape is simply not found."""
+
     code = "not_found"
     default_message = "The resource was not found."
 
@@ -159,6 +171,8 @@ class ConfigurationError(AuthkitError, ValueError):
 
 
 class KeyRingError(ConfigurationError):
+    """The key ring cannot be used or changed (unknown kid, retiring the active key, a bad file)."""
+
     code = "keyring_error"
     default_message = "The key ring cannot be used."
 

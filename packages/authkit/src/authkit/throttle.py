@@ -1,7 +1,7 @@
 """Brute-force throttling of sign-ins and registrations, on top of ``limits``.
 
 Online guessing is slowed down by five budgets (all configurable, see
-:class:`ThrottleRules`):
+``ThrottleRules``):
 
 - failures per (client address, username) pair, so one client cannot keep guessing
   one account's password;
@@ -107,6 +107,7 @@ class ThrottleRules:
 
 
 DEFAULT_THROTTLE_RULES = ThrottleRules()
+"""The default rules: the budgets the HTTP contract documents."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ class _Budget:
 class LoginThrottle:
     """Counts failed sign-ins and registrations, and refuses them past their budgets.
 
-    The sign-in flow is::
+    The sign-in flow is:
 
         throttle.acquire_login(address, key)             # raises TooManyAttempts
         ...authenticate...
@@ -189,6 +190,7 @@ class LoginThrottle:
 
     @property
     def rules(self) -> ThrottleRules:
+        """The limits and windows being enforced."""
         return self._rules
 
     @property
@@ -236,9 +238,10 @@ class LoginThrottle:
         Each budget is taken with the storage's atomic hit, so of N concurrent
         attempts at most the remaining budget get through, however they interleave.
         The address budget counts failures only (a busy NAT signs many people in)
-        and is tested here, consumed by :meth:`record_failure`.
+        and is tested here, consumed by ``record_failure``.
 
-        :raises TooManyAttempts: as :meth:`check_login`.
+        Raises:
+            TooManyAttempts: as ``check_login`` does.
         """
         addr, user = self._address_key(address), _normalize_username(username)
         owner, owner_ids = self._owner_budget(user, device)
@@ -258,7 +261,7 @@ class LoginThrottle:
         """Count one failed sign-in (wrong password or MFA code).
 
         With ``acquired=True`` the attempt already counted against the pair and
-        account (or ``device``) budgets in :meth:`acquire_login`, so only the
+        account (or ``device``) budgets in ``acquire_login``, so only the
         address budget is hit; otherwise all three are. A full budget is left as
         it is: the attempt was refused anyway, and it frees when its oldest entry
         leaves the window.

@@ -43,6 +43,7 @@ class Airport:
     lon: float
 
     def to_json(self) -> dict[str, Any]:
+        """The airport as the HTTP API shows it."""
         return {
             "iata": self.iata,
             "icao": self.icao,

@@ -44,6 +44,8 @@ CURRENCY = "EUR"
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Carrier:
+    """A made-up airline of the built-in schedule; ``fare_factor`` scales its prices."""
+
     code: str
     name: str
     fare_factor: float
@@ -108,6 +110,7 @@ class BuiltinProvider:
     def search_one_way(
         self, origin: str, destination: str, date: date, adults: int
     ) -> list[Flight]:
+        """The day's flights from ``origin`` to ``destination``: the same query, the same answer."""
         source, target = self._index.get(origin), self._index.get(destination)
         if source is None or target is None or source == target:
             raise PermanentError("unknown or identical airports")

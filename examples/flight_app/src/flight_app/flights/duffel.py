@@ -85,6 +85,7 @@ class DuffelProvider:
     def search_one_way(
         self, origin: str, destination: str, date: date, adults: int
     ) -> list[Flight]:
+        """One Duffel offer request for one direction, its offers mapped to flights."""
         body = {
             "data": {
                 "slices": [

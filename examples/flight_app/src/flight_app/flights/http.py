@@ -49,6 +49,8 @@ flights_blueprint = Blueprint("flight_app_flights", __name__, url_prefix="/api")
 
 
 class AirportParams(BaseModel):
+    """The query of ``GET /api/airports``, validated at the edge."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     q: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
@@ -145,8 +147,10 @@ def provider_unavailable(error: ProviderUnavailable) -> Response:
 
 @flights_blueprint.after_request
 def no_store_by_default(response: Response) -> Response:
-    """``no-store`` on every answer of these endpoints that did not choose otherwise:
-    search results and every problem, the adapter's 401 and 422 included."""
+    """Send ``no-store`` on every answer of these endpoints that did not choose otherwise.
+
+    Search results and every problem, the adapter's 401 and 422 included.
+    """
     response.headers.setdefault("Cache-Control", NO_STORE)
     return response
 

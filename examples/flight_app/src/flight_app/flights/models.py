@@ -44,10 +44,12 @@ class Price:
             raise ValueError("a currency is a three-letter ISO 4217 code")
 
     def to_json(self) -> dict[str, Any]:
+        """The price as the HTTP API shows it: the amount as a decimal string."""
         return {"amount": format(self.amount, "f"), "currency": self.currency}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Price:
+        """A price from its JSON form (``ValueError`` for an amount that is not a decimal)."""
         try:
             amount = Decimal(data["amount"])
         except InvalidOperation as exc:
@@ -90,6 +92,7 @@ class Flight:
             raise ValueError("stops cannot be negative")
 
     def to_json(self) -> dict[str, Any]:
+        """The flight as the HTTP API shows it, times in RFC 3339 with the local offset."""
         return {
             "id": self.id,
             "carrier": self.carrier,
@@ -106,6 +109,7 @@ class Flight:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Flight:
+        """A flight from its JSON form, as stored in the result cache."""
         return cls(
             id=data["id"],
             carrier=data["carrier"],
@@ -122,10 +126,12 @@ class Flight:
 
 
 def flights_to_json(flights: list[Flight]) -> list[dict[str, Any]]:
+    """Flights in their JSON form, for the result cache."""
     return [flight.to_json() for flight in flights]
 
 
 def flights_from_json(data: Any) -> list[Flight]:
+    """Flights back from the result cache (``TypeError`` for anything but a list)."""
     if not isinstance(data, list):
         raise TypeError("a stored flight list is a JSON array")
     return [Flight.from_json(item) for item in data]
@@ -167,6 +173,7 @@ class SearchResult:
     fetched_at: datetime
 
     def to_json(self) -> dict[str, Any]:
+        """The body of ``GET /api/flights/search``: both lists and their ``meta``."""
         q = self.query
         return {
             "outbound": [flight.to_json() for flight in self.outbound],

@@ -15,6 +15,12 @@ from flight_app.flights.models import Flight
 
 
 class FlightProvider(Protocol):
+    """A source of flights; the resilience policy around it is the same for every provider.
+
+    Implementations raise ``flight_app.resilience`` errors (``TransientError``, ``UpstreamTimeout``,
+    ``PermanentError``) so the policy knows what to retry.
+    """
+
     @property
     def name(self) -> str:
         """Short, stable name (``builtin``, ``duffel``): shown in meta, part of cache keys."""

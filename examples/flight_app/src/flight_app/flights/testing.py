@@ -164,10 +164,12 @@ class StandIn:
 
     @property
     def url(self) -> str:
+        """The base URL of the stand-in, to use as ``FLIGHT_APP_DUFFEL_URL``."""
         host, port = self.server.server_address[:2]
         return f"http://{host!s}:{port}"
 
     def start(self) -> StandIn:
+        """Start serving in a background thread; returns the stand-in."""
         self.thread.start()
         return self
 
@@ -204,6 +206,7 @@ class StandIn:
 
     @property
     def calls(self) -> int:
+        """How many requests arrived so far."""
         with self._lock:
             return len(self.seen)
 

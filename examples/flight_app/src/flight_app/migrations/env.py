@@ -21,6 +21,7 @@ def _url() -> str:
 
 
 def run_migrations_offline() -> None:
+    """Emit the migrations as SQL, without a database connection (``alembic --sql``)."""
     context.configure(
         url=_url(),
         target_metadata=target_metadata,
@@ -33,6 +34,7 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    """Run the migrations on a connection: the caller's, or one to the configured URL."""
     connectable = config.attributes.get("connection")
     if connectable is None:
         engine = create_engine(_url(), poolclass=pool.NullPool)

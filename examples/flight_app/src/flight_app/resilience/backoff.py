@@ -32,6 +32,10 @@ class FullJitterBackoff(tenacity.wait_exponential):
         self._rng = rng
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        """Seconds to wait before the next attempt.
+
+        An upstream's ``Retry-After`` (up to the cap), else full jitter.
+        """
         outcome = retry_state.outcome
         error = outcome.exception() if outcome is not None and outcome.failed else None
         if isinstance(error, UpstreamError) and error.retry_after is not None:

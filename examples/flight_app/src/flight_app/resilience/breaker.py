@@ -180,6 +180,7 @@ class Circuit:
         trial_lease: float,
         on_state: Callable[[CircuitState], None] | None = None,
     ) -> Circuit:
+        """A breaker whose state lives in this process (one worker, tests)."""
         return cls(
             name=name,
             fail_max=fail_max,
@@ -267,6 +268,7 @@ class Circuit:
 
     @property
     def name(self) -> str:
+        """The breaker's name, as the metrics label it."""
         return self._breaker.name or ""
 
     def _record(self, admission: Admission, outcome: Callable[[], None]) -> None:

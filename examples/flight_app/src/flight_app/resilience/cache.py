@@ -34,6 +34,8 @@ class CachedResult:
 
 
 class ResultCache(Protocol):
+    """Where successful results are kept for the stale fallback: in process or in Redis."""
+
     def get(self, key: str) -> CachedResult | None:
         """The live entry for ``key``, or ``None`` (missing, expired, unreadable)."""
         ...
@@ -78,6 +80,7 @@ class MemoryResultCache:
         self._entries: OrderedDict[str, tuple[datetime, str]] = OrderedDict()
 
     def get(self, key: str) -> CachedResult | None:
+        """The live entry for ``key``, or ``None`` (missing or expired)."""
         now = self._clock.now()
         with self._lock:
             item = self._entries.get(key)
@@ -91,6 +94,7 @@ class MemoryResultCache:
         return _loads(text)
 
     def put(self, key: str, entry: CachedResult, *, ttl: float) -> None:
+        """Store ``entry`` for ``ttl`` seconds; the oldest entries go past the size bound."""
         text = _dumps(entry)
         expires = self._clock.now() + timedelta(seconds=ttl)
         with self._lock:
@@ -115,6 +119,7 @@ class RedisResultCache:
         self._prefix = prefix
 
     def get(self, key: str) -> CachedResult | None:
+        """The entry for ``key``, or ``None``; an unreachable Redis is a miss, never an error."""
         try:
             text = self._client.get(self._prefix + key)
         except RedisError:
@@ -125,6 +130,7 @@ class RedisResultCache:
         return _loads(text)
 
     def put(self, key: str, entry: CachedResult, *, ttl: float) -> None:
+        """Store ``entry`` for ``ttl`` seconds; an unreachable Redis only loses the entry."""
         try:
             self._client.set(self._prefix + key, _dumps(entry), ex=max(1, math.ceil(ttl)))
         except RedisError:

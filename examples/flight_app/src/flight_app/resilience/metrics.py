@@ -35,6 +35,8 @@ LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PolicyMetrics:
+    """The Prometheus metrics of one resilience policy (``flight_provider_*`` for the flights)."""
+
     requests: Counter
     retries: Counter
     circuit_state: Gauge

@@ -28,6 +28,8 @@ return 0
 
 
 class TrialGate(Protocol):
+    """Who may send the one trial call of a half-open circuit, across workers when shared."""
+
     def try_acquire(self, *, lease_seconds: float) -> str | None:
         """A token when this caller may send the trial, ``None`` when another holds it."""
         ...
@@ -47,6 +49,7 @@ class LocalTrialGate:
         self._expires: datetime | None = None
 
     def try_acquire(self, *, lease_seconds: float) -> str | None:
+        """A token when no unexpired lease is held, else ``None``."""
         now = self._clock.now()
         with self._lock:
             if self._token is not None and self._expires is not None and now < self._expires:
@@ -56,6 +59,7 @@ class LocalTrialGate:
             return self._token
 
     def release(self, token: str) -> None:
+        """End the lease taken with ``token`` (a no-op if another holds it now)."""
         with self._lock:
             if self._token == token:
                 self._token = None
@@ -70,9 +74,11 @@ class RedisTrialGate:
         self._key = key
 
     def try_acquire(self, *, lease_seconds: float) -> str | None:
+        """A token when this caller set the Redis key (``SET NX PX``), else ``None``."""
         token = secrets.token_hex(8)
         won = self._client.set(self._key, token, nx=True, px=max(1, int(lease_seconds * 1000)))
         return token if won else None
 
     def release(self, token: str) -> None:
+        """Delete the key only if it still holds ``token`` (atomically, in a Lua script)."""
         self._client.eval(_RELEASE_SCRIPT, 1, self._key, token)

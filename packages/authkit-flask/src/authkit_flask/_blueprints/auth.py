@@ -44,15 +44,21 @@ def register() -> tuple[Response, int]:
 
 
 def device_token() -> str | None:
-    """The device token the client presents: ``X-Device-Token`` (JSON clients), else
-    the ``authkit_device`` cookie (browsers); anything too long to be one is none."""
+    """The device token the client presents, if any.
+
+    ``X-Device-Token`` (JSON clients), else the ``authkit_device`` cookie
+    (browsers); anything too long to be one is none.
+    """
     token = request.headers.get(DEVICE_TOKEN_HEADER) or request.cookies.get(DEVICE_COOKIE)
     return token if token and len(token) <= MAX_DEVICE_TOKEN_CHARS else None
 
 
 def set_device_cookie(response: Response, pair: TokenPair, *, path: str = LOGIN_PATH) -> None:
-    """Hand a browser its fresh device token: HttpOnly (no script reads it),
-    SameSite=Strict, Secure on HTTPS, sent back to the sign-in endpoint ``path`` only."""
+    """Hand a browser its fresh device token in a cookie.
+
+    HttpOnly (no script reads it), SameSite=Strict, Secure on HTTPS, sent back
+    to the sign-in endpoint ``path`` only.
+    """
     if pair.device_token is None:
         return
     response.set_cookie(
@@ -67,8 +73,11 @@ def set_device_cookie(response: Response, pair: TokenPair, *, path: str = LOGIN_
 
 
 def sign_in() -> TokenPair:
-    """Sign in with the request's ``LoginBody`` and device token: one flow for the
-    JSON endpoint and the browser one, which differ only in how they answer."""
+    """Sign in with the request's ``LoginBody`` and device token.
+
+    One flow for the JSON endpoint and the browser one, which differ only in how
+    they answer.
+    """
     body = parse_body(request, LoginBody)
     return get_state().kit.auth.login(
         identifier=body.username,

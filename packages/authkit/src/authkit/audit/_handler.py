@@ -50,10 +50,10 @@ class JsonLineFormatter(logging.Formatter):
 
 
 class RotatingJsonlHandler(logging.Handler):
-    """Writes each record as one line through a shared ``RotatingFileWriter``.
+    r"""Writes each record as one line through a shared ``RotatingFileWriter``.
 
     A formatted record that spans several lines (a plain formatter with a
-    traceback) has its line breaks escaped as ``\\n``, so one record stays one
+    traceback) has its line breaks escaped as ``\n``, so one record stays one
     line and the reader never sees a torn event.
     """
 

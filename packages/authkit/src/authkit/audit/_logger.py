@@ -37,8 +37,11 @@ from authkit.audit._rotation import RotatingFileWriter, RotationPolicy
 from authkit.clock import Clock, SystemClock
 
 FieldValue: TypeAlias = str | int | bool | list[str] | None
+"""A value an audit event field may hold (JSON-safe by construction)."""
 AuditEvent: TypeAlias = dict[str, FieldValue]
+"""One audit event, as written to the log and given to listeners."""
 Listener: TypeAlias = Callable[[AuditEvent], object]
+"""Called with each event after it is written (the live-update fan-out listens this way)."""
 
 ENVELOPE: Final = ("ts", "event", "outcome", "trace_id", "actor", "client")
 

@@ -1,13 +1,13 @@
-"""Reading the last events of a JSONL log without reading the whole file.
+r"""Reading the last events of a JSONL log without reading the whole file.
 
 The admin view asks for "the last N lines" of logs that may be hundreds of
 megabytes; reading them front to back on every request would cost time in
 proportion to the file. Here the file is read backwards in blocks until enough
 line breaks have been seen, so the cost grows with N (and line length) only.
 
-Lines are split on ``\\n`` bytes alone, never with ``str.splitlines`` (which also
-splits on U+2028 and friends that may appear inside a JSON string); a ``\\r``
-before the ``\\n`` (CRLF) is dropped, and a last line without a line break counts
+Lines are split on ``\n`` bytes alone, never with ``str.splitlines`` (which also
+splits on U+2028 and friends that may appear inside a JSON string); a ``\r``
+before the ``\n`` (CRLF) is dropped, and a last line without a line break counts
 as a line. Bytes that are not UTF-8 come back as U+FFFD rather than an error.
 """
 

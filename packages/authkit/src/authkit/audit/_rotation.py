@@ -113,7 +113,7 @@ def _archive_path(path: Path, now: datetime) -> Path:
 
 
 def _compress(archive: Path) -> Path:
-    """gzip ``archive``; on failure (disk full) the plain archive stays, still readable."""
+    """Gzip ``archive``; on failure (disk full) the plain archive stays, still readable."""
     target = archive.with_name(archive.name + ".gz")
     partial = archive.with_name(archive.name + ".gz.partial")
     try:
@@ -187,7 +187,7 @@ class RotatingFileWriter:
             self._close_fds()
 
     def write(self, line: bytes) -> None:
-        """Append one line (it should end with ``\\n``) in a single write.
+        r"""Append one line (it should end with ``\n``) in a single write.
 
         ``OSError`` (disk full, permissions) propagates: an audit trail that
         silently stops is worse than a visible failure.

@@ -13,6 +13,8 @@ AuditValue = str | int | bool | None | list[str]
 
 
 class AuditSink(Protocol):
+    """Where audit events go: the JSONL ``AuditLogger``, or any object with this ``log``."""
+
     def log(
         self,
         event: str,

@@ -22,6 +22,8 @@ from authkit.keys._signing_key import Algorithm
 
 
 class KeyRingFile:
+    """The key ring's JWK Set file: read, written atomically (mode 0600) under a lock."""
+
     def __init__(self, path: Path, *, clock: Clock | None = None) -> None:
         self.path = Path(path)
         self._clock = clock or SystemClock()
@@ -40,8 +42,11 @@ class KeyRingFile:
         return KeyRing.from_jwk_set(data)
 
     def fingerprint(self) -> tuple[int, int, int] | None:
-        """(inode, mtime, size): every save replaces the file, so the inode changes
-        even when two saves land within one timestamp tick."""
+        """The file's (inode, mtime, size).
+
+        Every save replaces the file, so the inode changes even when two saves
+        land within one timestamp tick.
+        """
         try:
             stat = self.path.stat()
         except FileNotFoundError:

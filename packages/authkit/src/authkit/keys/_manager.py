@@ -23,7 +23,11 @@ from authkit.keys._signing_key import Algorithm, SigningKey
 from authkit.keys._source import FileKeyRingSource, KeyRingSource, StaticKeyRingSource
 
 ROTATE_EVENT = "keys.rotate"
+"""The audit event of a rotation (fields ``kid``, ``demoted``)."""
 RETIRE_EVENT = "keys.retire"
+"""The audit event of a retirement (fields ``kids``, and ``compromised``, ``activated`` for a leaked
+key).
+"""
 
 
 class KeyManager:
@@ -31,7 +35,7 @@ class KeyManager:
 
     ``window`` is how long a demoted key must keep verifying: the longest
     access-token lifetime plus clock skew, after which no unexpired token can need
-    it. Build one with :meth:`in_memory` or :meth:`from_file`.
+    it. Build one with ``in_memory`` or ``from_file``.
     """
 
     def __init__(

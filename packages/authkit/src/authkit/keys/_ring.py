@@ -23,6 +23,11 @@ happens only at sign-in and refresh."""
 
 @dataclass(frozen=True)
 class KeyRing:
+    """The signing keys: exactly one ``active`` key signs, ``verify-only`` keys still verify.
+
+    Immutable: every operation returns a new ring, so a reader never sees a half-made change.
+    """
+
     keys: tuple[SigningKey, ...]
 
     def __post_init__(self) -> None:

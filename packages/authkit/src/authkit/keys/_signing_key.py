@@ -19,7 +19,9 @@ from authkit.clock import utc
 from authkit.errors import KeyRingError
 
 Algorithm = Literal["RS256", "ES256", "EdDSA", "HS256"]
+"""A JWS algorithm a key may have; never ``none``."""
 ALGORITHMS: tuple[Algorithm, ...] = ("RS256", "ES256", "EdDSA", "HS256")
+"""Every supported algorithm; tokens are verified with their key's own, never the header's."""
 ASYMMETRIC: frozenset[str] = frozenset({"RS256", "ES256", "EdDSA"})
 RSA_KEY_BITS = 3072
 """Modulus of new RS256 keys: 128-bit security (NIST SP 800-57 Part 1 Rev. 5, Table 2),
@@ -29,8 +31,11 @@ MIN_RSA_KEY_BITS = 2048
 
 
 class KeyStatus(StrEnum):
-    """``active`` signs (exactly one per ring), ``verify-only`` still verifies during
-    the dual-key window after a rotation, ``retired`` is rejected."""
+    """The state of a signing key in its ring.
+
+    ``active`` signs (exactly one per ring), ``verify-only`` still verifies during
+    the dual-key window after a rotation, ``retired`` is rejected.
+    """
 
     ACTIVE = "active"
     VERIFY_ONLY = "verify-only"
@@ -44,6 +49,11 @@ _PRIVATE_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k", "key_
 
 @dataclass(frozen=True, kw_only=True)
 class SigningKey:
+    """One key of the ring: ``kid``, algorithm, state and creation time.
+
+    Its private material never shows in ``repr`` or logs.
+    """
+
     kid: str
     alg: Algorithm
     status: KeyStatus

@@ -16,6 +16,8 @@ from authkit.keys._ring import KeyRing
 
 
 class KeyRingSource(Protocol):
+    """Where issuers and verifiers get the current key ring."""
+
     def current(self) -> KeyRing: ...
 
     def refresh(self) -> KeyRing:
@@ -24,6 +26,8 @@ class KeyRingSource(Protocol):
 
 
 class StaticKeyRingSource:
+    """A ring that never changes (tests, one process)."""
+
     def __init__(self, ring: KeyRing) -> None:
         self.ring = ring
 
@@ -35,6 +39,11 @@ class StaticKeyRingSource:
 
 
 class FileKeyRingSource:
+    """The ring of a ``KeyRingFile``, reloaded when the file changes.
+
+    The file is checked at most every ``check_interval`` seconds.
+    """
+
     def __init__(self, file: KeyRingFile, *, check_interval: float = 1.0) -> None:
         self._file = file
         self._interval = check_interval

@@ -1,4 +1,4 @@
-"""Following a JSONL log as it grows, across rotation: the embedded fan-out.
+r"""Following a JSONL log as it grows, across rotation: the embedded fan-out.
 
 Without Redis, the gunicorn workers of one host still share one thing: the audit
 log file that ``RotatingFileWriter`` appends to. Each worker follows it the way
@@ -10,7 +10,7 @@ descriptor, the old file is read to its end first (writers switch files under th
 rotation lock, so the old one can no longer grow) and then the new one from its
 start. The descriptor stays valid after the old file is renamed, compressed or
 purged, so no line is lost across a rotation. A line is only handed out once its
-``\\n`` has arrived; a file that shrinks in place (truncated) is read again from
+``\n`` has arrived; a file that shrinks in place (truncated) is read again from
 its start. A file started and rotated away again between two polls is never
 opened (that takes more than ``max_bytes`` of events within one poll interval,
 50 MB/s at the defaults); its events stay in the archive for the log viewer.

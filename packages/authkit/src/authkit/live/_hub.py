@@ -21,7 +21,9 @@ DEFAULT_QUEUE_SIZE: Final = 256
 """Messages a subscriber may fall behind by before it is dropped."""
 
 OVERFLOW: Final = "overflow"
+"""The reason a subscription closes when its consumer fell too far behind."""
 SHUTDOWN: Final = "shutdown"
+"""The reason a subscription closes when the hub shuts down."""
 UNSUBSCRIBED: Final = "unsubscribed"
 
 

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from redis import Redis
 
 DEFAULT_CHANNEL: Final = "authkit:audit"
+"""The Redis pub/sub channel of audit events unless one is given."""
 DEFAULT_PUBLISH_QUEUE: Final = 10_000
 _POLL_SECONDS: Final = 0.5
 _READY_WAIT: Final = 2.0

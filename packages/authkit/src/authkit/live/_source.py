@@ -15,12 +15,16 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeAlias
 
 Event: TypeAlias = dict[str, Any]
+"""One live event: an audit event or a user change, as JSON."""
 Deliver: TypeAlias = Callable[[Event], object]
+"""The callback an ``EventSource`` hands each new event to."""
 
 _log = logging.getLogger("authkit.live")
 
 
 class EventSource(Protocol):
+    """Where new events come from: a followed JSONL file (one host) or Redis pub/sub (many)."""
+
     def start(self, deliver: Deliver) -> None:
         """Start calling ``deliver`` with each new event, from a background thread.
 

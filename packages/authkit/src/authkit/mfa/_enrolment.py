@@ -26,6 +26,8 @@ CodeThrottle = GuessThrottle
 
 
 class MfaEnrolment:
+    """TOTP enrolment as users do it: re-authentication, throttling and audit."""
+
     def __init__(
         self,
         *,

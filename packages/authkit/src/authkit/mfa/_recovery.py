@@ -37,6 +37,7 @@ from argon2.low_level import ARGON2_VERSION, Type, hash_secret
 from authkit.passwords._hashing import Argon2Parameters
 
 RECOVERY_CODE_COUNT = 10
+"""How many recovery codes an enrolment hands out."""
 _ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i look-alikes
 _CODE_CHARS = 10
 _NORMALISED = re.compile(f"[{_ALPHABET}]{{{_CODE_CHARS}}}")
@@ -54,6 +55,7 @@ def new_recovery_codes(count: int = RECOVERY_CODE_COUNT) -> list[str]:
 
 
 def normalise_recovery_code(code: str) -> str:
+    """A recovery code as typed, in the form it was issued: case, spaces and dashes ignored."""
     return code.strip().lower().replace(" ", "").replace("-", "")
 
 

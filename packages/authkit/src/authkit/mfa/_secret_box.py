@@ -31,6 +31,11 @@ def _derive(material: str) -> Fernet:
 
 
 class SecretBox:
+    """Encrypts TOTP secrets at rest (Fernet with keys derived by HKDF).
+
+    The first key encrypts, every key decrypts: that is how the key is rotated.
+    """
+
     def __init__(self, keys: Sequence[str]) -> None:
         if not keys:
             raise ConfigurationError("At least one MFA encryption key is needed.")

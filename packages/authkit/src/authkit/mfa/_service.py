@@ -21,11 +21,15 @@ from authkit.users._model import User
 
 @dataclass(frozen=True, kw_only=True)
 class TotpEnrolment:
+    """A started TOTP enrolment: the secret and the ``otpauth://`` URI a QR code holds."""
+
     secret: str
     otpauth_uri: str
 
 
 class MfaService:
+    """The TOTP state of accounts: set up, enable, verify (with replay prevention), disable."""
+
     def __init__(
         self,
         *,

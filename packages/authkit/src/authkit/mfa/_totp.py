@@ -14,16 +14,22 @@ import pyotp
 from authkit.clock import Clock, SystemClock
 
 DIGITS = 6
+"""Digits of a TOTP code (RFC 6238)."""
 PERIOD = 30
+"""Seconds per TOTP time step (RFC 6238)."""
 
 
 @dataclass(frozen=True, kw_only=True)
 class TotpConfig:
+    """The issuer authenticator apps show, and the clock skew tolerated in steps."""
+
     issuer: str
     skew_steps: int = 1  # RFC 6238 §5.2: one step either way for clock drift
 
 
 class Totp:
+    """RFC 6238 codes: new secrets, provisioning URIs, and which step a code matches."""
+
     def __init__(self, config: TotpConfig, *, clock: Clock | None = None) -> None:
         self.config = config
         self._clock = clock or SystemClock()

@@ -29,6 +29,7 @@ from authkit.passwords._policy import PasswordChecker, PasswordContext, Violatio
 __all__ = ["DEFAULT_HIBP_URL", "HibpRangeChecker", "NotBreached"]
 
 DEFAULT_HIBP_URL = "https://api.pwnedpasswords.com"
+"""The Have I Been Pwned range API (k-anonymity: only 5 hex digits of the hash leave)."""
 _MAX_RESPONSE_BYTES = 1 << 20
 _PREFIX_LENGTH = 5
 

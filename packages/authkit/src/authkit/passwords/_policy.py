@@ -25,8 +25,10 @@ from authkit.passwords._common import CommonPasswordList
 PasswordPolicyPreset = Literal["nist", "pci", "classic"]
 """The named policies ``PasswordPolicy`` offers: ``nist`` (default), ``pci``, ``classic``."""
 PASSWORD_POLICY_PRESETS: tuple[PasswordPolicyPreset, ...] = ("nist", "pci", "classic")
+"""The policy presets by name: ``nist`` (SP 800-63B), ``pci`` (PCI DSS), ``classic``."""
 
 CharacterClass = Literal["lower", "upper", "letter", "digit", "symbol"]
+"""A class of characters a policy rule may require."""
 _CLASSES: tuple[CharacterClass, ...] = get_args(CharacterClass)
 _CLASS_TESTS: dict[CharacterClass, Callable[[str], bool]] = {
     "lower": str.islower,

@@ -29,6 +29,7 @@ from authkit.tokens._store import RefreshTokenStore
 from authkit.users._store import UserStore
 
 MEMORY_URL = "memory://"
+"""The store URL of the in-memory backend."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +58,7 @@ def open_stores(
 
     ``create_tables`` creates authkit's tables directly (tests, apps without
     migrations); apps with Alembic migrate instead. ``engine_options`` go to
-    :func:`authkit.storage.create_engine`.
+    ``authkit.storage.create_engine``.
     """
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme == "memory":

@@ -1,5 +1,6 @@
-"""Access tokens (JWT, RFC 9068), refresh tokens (opaque, rotated, RFC 9700), and
-device tokens (OWASP device cookies: a known device's own sign-in budget).
+"""Access tokens (JWT, RFC 9068), refresh tokens (rotated, RFC 9700), device tokens.
+
+Device tokens are OWASP's device cookies: a known device's own sign-in budget.
 
 ``RefreshTokenStore`` is the contract the backends in ``authkit.storage``
 implement; ``KeyRingSource`` is where issuers and verifiers get the key ring.

@@ -20,12 +20,15 @@ from authkit.errors import ConfigurationError, InvalidToken
 from authkit.keys._source import KeyRingSource
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
+"""The ``typ`` header of access tokens (RFC 9068), so no other JWT passes as one."""
 _FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 _REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti")
 
 
 @dataclass(frozen=True, kw_only=True)
 class AccessTokenConfig:
+    """Issuer, audience, lifetime and clock skew of access tokens; all checked on verification."""
+
     issuer: str
     audience: str
     ttl_seconds: int = 900
@@ -44,6 +47,8 @@ class AccessTokenConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class AccessClaims:
+    """The verified claims of an access token."""
+
     subject: str
     roles: tuple[str, ...]
     jti: str
@@ -57,11 +62,15 @@ class AccessClaims:
 
 @dataclass(frozen=True, kw_only=True)
 class IssuedAccessToken:
+    """A signed access token and its lifetime in seconds."""
+
     token: str
     expires_in: int
 
 
 class AccessTokens:
+    """Issues and verifies access tokens with the key ring (RFC 8725 best practices)."""
+
     def __init__(
         self, keys: KeyRingSource, config: AccessTokenConfig, *, clock: Clock | None = None
     ) -> None:

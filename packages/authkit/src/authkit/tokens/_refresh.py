@@ -59,6 +59,8 @@ class RefreshLifetimes:
 
 @dataclass(frozen=True, kw_only=True)
 class IssuedRefreshToken:
+    """A new refresh token (shown once to the client) and its stored record (only its hash)."""
+
     token: str
     record: RefreshTokenRecord
 
@@ -67,10 +69,19 @@ class IssuedRefreshToken:
 
 
 def hash_token(token: str) -> str:
+    """The SHA-256 hex digest under which a refresh token is stored.
+
+    Tokens are long and random, so no salt or slow hash is needed.
+    """
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 class RefreshTokens:
+    """Single-use refresh tokens in families (RFC 9700): start, rotate, revoke, purge.
+
+    Presenting a token that was already rotated revokes its whole family.
+    """
+
     def __init__(
         self,
         store: RefreshTokenStore,

@@ -12,6 +12,8 @@ from authkit.tokens._records import RefreshTokenRecord
 
 
 class RotationOutcome(StrEnum):
+    """What presenting a refresh token did: rotated it, revealed a reuse, or nothing."""
+
     ROTATED = "rotated"
     REUSED = "reused"
     INVALID = "invalid"
@@ -19,15 +21,20 @@ class RotationOutcome(StrEnum):
 
 @dataclass(frozen=True, kw_only=True)
 class RotationResult:
+    """The outcome of a rotation, with the consumed record and its successor when rotated."""
+
     outcome: RotationOutcome
     consumed: RefreshTokenRecord | None = None
     successor: RefreshTokenRecord | None = None
 
 
 SuccessorFactory = Callable[[RefreshTokenRecord], RefreshTokenRecord]
+"""Makes the successor record of a consumed refresh token, inside the store's atomic update."""
 
 
 class RefreshTokenStore(Protocol):
+    """The contract every refresh-token backend implements (memory, SQL)."""
+
     def add(self, record: RefreshTokenRecord) -> None: ...
 
     def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None: ...

@@ -38,8 +38,11 @@ from authkit.users._query import (
 from authkit.users._store import UserStore
 
 UPDATE_EVENT = "admin.user.update"
+"""The audit event of an admin's change to one user."""
 BULK_EVENT = "admin.user.bulk"
+"""The audit event of a bulk activation or deactivation."""
 MFA_RESET_EVENT = "admin.user.mfa_reset"
+"""The audit event of an admin resetting a user's MFA."""
 
 
 class MfaReset(Protocol):
@@ -49,6 +52,11 @@ class MfaReset(Protocol):
 
 
 class AdminService:
+    """User administration for admins: list, read, update, bulk changes, MFA reset; audited.
+
+    The last active admin can be neither deactivated nor demoted.
+    """
+
     def __init__(
         self,
         *,

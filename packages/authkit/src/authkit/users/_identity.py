@@ -2,7 +2,7 @@
 
 Usernames are restricted to a portable set of characters and may not contain
 ``@``, so a sign-in identifier is unambiguously a username or an email address.
-Both are NFKC-normalised first (:func:`normalise_identity`), so ``alice`` in
+Both are NFKC-normalised first (``normalise_identity``), so ``alice`` in
 fullwidth letters (U+FF41...) is ``alice``; an email holding an invisible character (``U+200B``
 and the like, see ``authkit.users._unicode``) is refused, never silently stripped.
 """
@@ -17,6 +17,9 @@ from authkit.errors import ValidationFailed
 from authkit.users._unicode import canonical, invisible_characters
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$")
+"""A username: 3 to 64 characters of ASCII letters, digits, ``.``, ``_`` and ``-``, starting with a
+letter or digit.
+"""
 _EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
 MAX_EMAIL_LENGTH = 254
 MAX_CANONICAL_EMAIL_LENGTH = 320

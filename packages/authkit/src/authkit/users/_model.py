@@ -11,6 +11,8 @@ from authkit.users._unicode import canonical
 
 @dataclass(frozen=True, kw_only=True)
 class User:
+    """An account as stored; its ``password_hash`` never leaves the core."""
+
     id: str
     username: str
     email: str
@@ -29,6 +31,8 @@ class User:
 
 @dataclass(frozen=True, kw_only=True)
 class NewUser:
+    """An account to create: identity, password hash and roles."""
+
     id: str
     username: str
     email: str

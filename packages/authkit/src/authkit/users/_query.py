@@ -18,18 +18,23 @@ from authkit.errors import Conflict, ValidationFailed
 from authkit.users._model import User, canonical
 
 MAX_PAGE_SIZE: Final = 100
+"""The largest page of the admin listing."""
 DEFAULT_PAGE_SIZE: Final = 20
+"""The page size of the admin listing unless one is asked for."""
 MAX_QUERY_CHARS: Final = 320
 """As long as an email address may be stored: a longer substring matches nothing."""
 
 ROLE_PATTERN: Final = re.compile(r"[a-z0-9_-]{1,64}")
 MAX_ROLES: Final = 20
 MAX_BULK_IDS: Final = 1000
+"""The most ids one bulk request may name."""
 
 _USER_ID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 BulkAction = Literal["activate", "deactivate"]
+"""What a bulk request does to the accounts it names."""
 BULK_ACTIONS: Final[tuple[BulkAction, ...]] = ("activate", "deactivate")
+"""Every bulk action."""
 
 
 def last_admin_conflict() -> Conflict:

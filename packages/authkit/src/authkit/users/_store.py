@@ -11,6 +11,8 @@ from authkit.users._query import BulkResult, UserPage, UserQuery
 
 
 class UserStore(Protocol):
+    """The contract every user backend implements (memory, SQL)."""
+
     def create(self, new: NewUser) -> User:
         """Insert a user; raises ``Conflict`` when the username or email is taken."""
         ...

@@ -1,18 +1,18 @@
-"""Unicode rules for identifiers: one spelling per account, no look-alikes.
+r"""Unicode rules for identifiers: one spelling per account, no look-alikes.
 
 Three attacks register a second account that looks like an existing one:
 
-- **Invisible characters**: ``"\\u200balice@example.com"`` renders as the
+- **Invisible characters**: ``"\u200balice@example.com"`` renders as the
   original. Format characters (category Cf), other invisible default-ignorable
   code points (Unicode's ``Default_Ignorable_Code_Point``: Hangul fillers,
   variation selectors, ...), controls, private-use, surrogate and unassigned code
-  points are refused in identifiers (:func:`invisible_characters`).
+  points are refused in identifiers (``invisible_characters``).
 - **Compatibility variants**: fullwidth (U+FF41...) or mathematical letters are
-  the same word; NFKC folds them before uniqueness (:func:`canonical`), as
+  the same word; NFKC folds them before uniqueness (``canonical``), as
   RFC 8265 (PRECIS) does for usernames.
 - **Confusables**: Cyrillic ``\u0430`` in ``\u0430lice@example.com`` is another letter that
   looks the same. UTS #39 §4 calls two strings confusable when their *skeletons*
-  are equal; :func:`skeleton` computes one from the Unicode confusables data
+  are equal; ``skeleton`` computes one from the Unicode confusables data
   shipped by the ``confusable-homoglyphs`` package.
 
 The data of that package keeps each confusable pair in both directions, not
@@ -55,8 +55,11 @@ def is_ignorable(char: str) -> bool:
 
 
 def is_invisible(char: str) -> bool:
-    """Whether ``char`` is refused in an identifier: ignorable, control, private-use,
-    surrogate or unassigned (nothing a reader could tell apart or type back)."""
+    """Whether ``char`` is refused in an identifier.
+
+    Ignorable, control, private-use, surrogate or unassigned: nothing a reader
+    could tell apart or type back.
+    """
     return is_ignorable(char) or unicodedata.category(char) in _REFUSED_CATEGORIES
 
 
@@ -66,11 +69,11 @@ def invisible_characters(text: str) -> list[str]:
 
 
 def canonical(value: str) -> str:
-    """The form usernames and emails are compared, stored for uniqueness and counted in.
+    r"""The form usernames and emails are compared, stored for uniqueness and counted in.
 
     NFKC, case-folded (then NFKC again, as Unicode's ``toNFKC_Casefold`` does),
     trimmed, with ignorable code points dropped: fullwidth ``ALICE``, ``Alice`` and
-    ``"ali\\u200bce"`` are all ``alice``. Uniqueness and the throttle's counters use
+    ``"ali\u200bce"`` are all ``alice``. Uniqueness and the throttle's counters use
     it, so every spelling of one account shares one row and one budget.
     """
     text = unicodedata.normalize("NFKC", value)
@@ -106,7 +109,7 @@ def skeleton(value: str) -> str:
 
 
 def skeleton_digest(value: str) -> str:
-    """SHA-256 (hex) of :func:`skeleton`: a fixed-size, indexable column value."""
+    """SHA-256 (hex) of ``skeleton``: a fixed-size, indexable column value."""
     return hashlib.sha256(skeleton(value).encode("utf-8", "surrogatepass")).hexdigest()
 
 

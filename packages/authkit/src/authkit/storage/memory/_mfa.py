@@ -17,6 +17,8 @@ class _State:
 
 
 class MemoryMfaStore:
+    """TOTP state in memory, beside a ``MemoryUserStore``."""
+
     def __init__(self, users: MemoryUserStore) -> None:
         self._users = users
         self._state: dict[str, _State] = {}

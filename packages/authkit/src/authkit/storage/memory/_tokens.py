@@ -12,6 +12,8 @@ from authkit.tokens._store import RotationOutcome, RotationResult, SuccessorFact
 
 
 class MemoryRefreshTokenStore:
+    """Refresh tokens in memory; rotation is atomic under a lock."""
+
     def __init__(self) -> None:
         self._by_hash: dict[str, RefreshTokenRecord] = {}
         self._lock = threading.Lock()

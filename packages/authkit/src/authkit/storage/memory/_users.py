@@ -18,6 +18,8 @@ from authkit.users._unicode import (
 
 
 class MemoryUserStore(MemoryUserAdmin):
+    """Users in memory (tests, embedded use), with the admin listing."""
+
     def __init__(self) -> None:
         self._users: dict[str, User] = {}
         self._lock = threading.Lock()

@@ -12,6 +12,8 @@ from authkit.storage.sql._tables import recovery_codes, users
 
 
 class SqlMfaStore:
+    """TOTP state in the SQL database; a code is spent by one conditional update."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 

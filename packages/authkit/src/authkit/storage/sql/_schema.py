@@ -12,6 +12,10 @@ from authkit.storage.sql._tables import metadata
 
 
 def create_schema(engine: Engine) -> None:
+    """Create authkit's tables directly, without migrations.
+
+    On PostgreSQL also the ``pg_trgm`` extension the admin search uses.
+    """
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))

@@ -32,6 +32,7 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+"""The SQLAlchemy metadata of authkit's tables, for an app's own migrations."""
 
 users = Table(
     "authkit_users",
@@ -69,6 +70,7 @@ users = Table(
         postgresql_ops={"email_canonical": "gin_trgm_ops"},
     ),
 )
+"""``authkit_users``: accounts, with case-folded columns for uniqueness and search."""
 
 user_roles = Table(
     "authkit_user_roles",
@@ -82,6 +84,7 @@ user_roles = Table(
     Column("role", String(64), primary_key=True),
     Index("ix_authkit_user_roles_role_user_id", "role", "user_id"),
 )
+"""``authkit_user_roles``: one row per (user, role)."""
 
 refresh_tokens = Table(
     "authkit_refresh_tokens",
@@ -104,6 +107,9 @@ refresh_tokens = Table(
     Column("replaced_by", String(36), nullable=True),
     Column("amr", String(64), nullable=True),
 )
+"""``authkit_refresh_tokens``: token hashes (never tokens), families, expiry, used and revoked
+marks.
+"""
 
 recovery_codes = Table(
     "authkit_recovery_codes",
@@ -123,6 +129,7 @@ recovery_codes = Table(
     # Unique per user, not globally: two users' random codes may collide at scale.
     UniqueConstraint("user_id", "code_hash", name="uq_authkit_recovery_codes_user_id_code_hash"),
 )
+"""``authkit_recovery_codes``: salted hashes of single-use MFA recovery codes."""
 
 __all__ = [
     "NAMING_CONVENTION",

@@ -16,6 +16,8 @@ from authkit.tokens._store import RotationOutcome, RotationResult, SuccessorFact
 
 
 class SqlRefreshTokenStore:
+    """Refresh tokens in the SQL database; a rotation is one conditional ``UPDATE``."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 

@@ -22,6 +22,8 @@ from authkit.users._unicode import (
 
 
 class SqlUserStore(SqlUserAdmin):
+    """Users in the SQL database (SQLite, PostgreSQL), with the admin listing."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
