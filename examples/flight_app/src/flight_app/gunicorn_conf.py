@@ -24,7 +24,7 @@ is 108 bytes on Linux, 104 on macOS and the BSDs, NUL included)."""
 
 
 def control_socket_path(instance_path: Path) -> tuple[str, bool]:
-    """gunicorn's control socket (``gunicornc``) inside this instance's folder.
+    """Gunicorn's control socket (``gunicornc``) inside this instance's folder.
 
     gunicorn 25.1+ opens a control socket at ``$XDG_RUNTIME_DIR/gunicorn.ctl`` or
     ``~/.gunicorn/gunicorn.ctl`` by default: one path for every instance of the

@@ -43,10 +43,12 @@ class RedisCheck:
         return "RedisCheck(<url hidden>)"  # the URL may hold a password
 
     def __call__(self) -> None:
+        """Send one PING; raise when Redis does not answer ``True`` in time."""
         if self._client.ping() is not True:
             raise ConnectionError("Redis did not answer PING")
 
     def close(self) -> None:
+        """Close the client's connection pool."""
         self._client.close()
 
 
