@@ -35,6 +35,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "payload_too_large": 413,
     "too_many_attempts": 429,
     "service_unavailable": 503,
+    "mail_delivery_failed": 503,
     "internal_error": 500,
     # Server-side misconfiguration: the client did nothing wrong.
     "authkit_error": 500,

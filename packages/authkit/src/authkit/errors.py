@@ -148,6 +148,18 @@ class ServiceUnavailable(AuthkitError):
     default_message = "The service is temporarily unavailable. Try again later."
 
 
+class MailDeliveryError(ServiceUnavailable):
+    """A mail server refused a message or could not be reached (after any retries).
+
+    The message names the server and the failure, never the recipient, the body,
+    the link or the SMTP password. Mail is sent after the response, so this error
+    reaches the system log and the metrics, not the user who asked for the mail.
+    """
+
+    code = "mail_delivery_failed"
+    default_message = "The mail could not be delivered."
+
+
 class ConfigurationError(AuthkitError, ValueError):
     """Settings or persisted state (a key ring file, say) that authkit cannot use.
 
@@ -174,6 +186,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidToken",
     "KeyRingError",
+    "MailDeliveryError",
     "MfaEnrolmentRequired",
     "MfaRequired",
     "NotFound",
