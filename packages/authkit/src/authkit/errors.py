@@ -159,6 +159,12 @@ class MailDeliveryError(ServiceUnavailable):
     code = "mail_delivery_failed"
     default_message = "The mail could not be delivered."
 
+    def __init__(self, message: str | None = None, *, transient: bool = False) -> None:
+        super().__init__(message, transient=transient)
+        self.transient = transient
+        """True when trying again later may succeed (connection refused, timeout,
+        an SMTP 4xx); a retry policy retries only these."""
+
 
 class ConfigurationError(AuthkitError, ValueError):
     """Settings or persisted state (a key ring file, say) that authkit cannot use.
