@@ -84,6 +84,13 @@ class AccountDisabled(AuthkitError):
     default_message = "This account is disabled."
 
 
+class EmailUnverified(AuthkitError):
+    """Sign-in refused until the account's email is verified (only after a correct password)."""
+
+    code = "email_unverified"
+    default_message = "Verify your email address before signing in."
+
+
 class MfaRequired(AuthkitError):
     code = "mfa_required"
     default_message = "A one-time code is required for this account."
@@ -186,6 +193,7 @@ __all__ = [
     "AuthkitError",
     "ConfigurationError",
     "Conflict",
+    "EmailUnverified",
     "Forbidden",
     "InvalidCredentials",
     "InvalidOtp",

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 stores and authkit's table definitions (SQLite embedded, PostgreSQL scaled out)."""
 
+from authkit.storage.sql._actions import SqlActionTokenStore
 from authkit.storage.sql._engine import create_engine
 from authkit.storage.sql._mfa import SqlMfaStore
 from authkit.storage.sql._schema import create_schema
@@ -8,6 +9,7 @@ from authkit.storage.sql._tokens import SqlRefreshTokenStore
 from authkit.storage.sql._users import SqlUserStore
 
 __all__ = [
+    "SqlActionTokenStore",
     "SqlMfaStore",
     "SqlRefreshTokenStore",
     "SqlUserStore",
