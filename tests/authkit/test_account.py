@@ -132,7 +132,8 @@ def test_registration_sends_a_verification_link_that_verifies_once(env: Env) -> 
     assert verified.email_verified is True
     assert verified.email_verified_at == env.clock.now()
     stored = env.kit.stores.users.get(user.id)
-    assert stored is not None and stored.email_verified
+    assert stored is not None
+    assert stored.email_verified
     with pytest.raises(InvalidToken):
         env.kit.account.verify_email(token=token, address=ADDR)
 
@@ -326,7 +327,8 @@ def test_email_change_confirms_at_the_new_address_and_warns_the_old(env: Env) ->
     assert env.outbox("email_change_confirm", "alice.new@example.com")
     assert env.outbox("email_change_notice", "alice@example.com")
     unchanged = env.kit.stores.users.get(user.id)
-    assert unchanged is not None and unchanged.email == "alice@example.com"
+    assert unchanged is not None
+    assert unchanged.email == "alice@example.com"
     changed = env.kit.account.confirm_email_change(
         token=env.last_token("email_change_confirm"), address=ADDR
     )
@@ -361,7 +363,8 @@ def test_email_change_to_a_taken_address_conflicts_now_and_at_confirmation(env: 
     with pytest.raises(Conflict):
         env.kit.account.confirm_email_change(token=token, address=ADDR)
     stored = env.kit.stores.users.get(alice.id)
-    assert stored is not None and stored.email == "alice@example.com"
+    assert stored is not None
+    assert stored.email == "alice@example.com"
 
 
 def test_email_change_rechecks_look_alike_addresses_at_confirmation(env: Env) -> None:
@@ -407,7 +410,9 @@ def test_delete_my_account_erases_it_and_the_audit_keeps_pseudonyms_only(env: En
         env.kit.auth.login(identifier="alice", password=PASSWORD, address="203.0.113.3")
     assert env.outbox("account_deleted", "alice@example.com")
     raw = env.audit_path.read_text()
-    assert "alice@example.com" not in raw and '"alice"' not in raw and ADDR not in raw
+    assert "alice@example.com" not in raw
+    assert '"alice"' not in raw
+    assert ADDR not in raw
     assert any(
         e["event"] == "account.delete" and e["outcome"] == "success" for e in env.audit_events()
     )

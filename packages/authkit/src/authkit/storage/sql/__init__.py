@@ -4,7 +4,14 @@ from authkit.storage.sql._actions import SqlActionTokenStore
 from authkit.storage.sql._engine import create_engine
 from authkit.storage.sql._mfa import SqlMfaStore
 from authkit.storage.sql._schema import create_schema
-from authkit.storage.sql._tables import metadata, recovery_codes, refresh_tokens, user_roles, users
+from authkit.storage.sql._tables import (
+    action_tokens,
+    metadata,
+    recovery_codes,
+    refresh_tokens,
+    user_roles,
+    users,
+)
 from authkit.storage.sql._tokens import SqlRefreshTokenStore
 from authkit.storage.sql._users import SqlUserStore
 
@@ -13,6 +20,7 @@ __all__ = [
     "SqlMfaStore",
     "SqlRefreshTokenStore",
     "SqlUserStore",
+    "action_tokens",
     "create_engine",
     "create_schema",
     "metadata",
