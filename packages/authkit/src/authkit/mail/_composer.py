@@ -71,7 +71,7 @@ class MailComposer:
     """Builds each account message; ``service_name`` is how mail names the app."""
 
     def __init__(self, service_name: str, *, templates: Path | None = None) -> None:
-        if not service_name.strip() or any(c in service_name for c in "\r\n"):
+        if not service_name.strip() or not service_name.isprintable():
             raise ConfigurationError(
                 "The service name in mail must be one non-empty line.", field="service_name"
             )

@@ -192,10 +192,15 @@ class MailDispatcher:
 
     def _record_failure(self, kind: str, error: BaseException, *, stage: str) -> None:
         level = logging.WARNING if isinstance(error, MailDeliveryError) else logging.ERROR
+        # Where it failed, as file:line in function: no exception text and no
+        # source lines, either of which could hold an address or a link.
         frames = (
             ""
             if isinstance(error, AuthkitError)
-            else "".join(traceback.format_tb(error.__traceback__))
+            else " < ".join(
+                f"{frame.filename}:{frame.lineno} in {frame.name}"
+                for frame in reversed(traceback.extract_tb(error.__traceback__))
+            )
         )
         logger.log(
             level,

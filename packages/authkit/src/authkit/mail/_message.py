@@ -9,15 +9,14 @@ from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Protocol
 
-_LINE_BREAKS = frozenset("\r\n\x00")
-
 
 def _single_line(name: str, value: str) -> None:
     if not value:
         raise ValueError(f"A mail message needs a non-empty {name}.")
-    if _LINE_BREAKS.intersection(value):
+    if not value.isprintable():
         # A header value with a line break would let its author add headers
-        # (header injection); refuse rather than fold or strip.
+        # (header injection); refuse it, and every other control or separator
+        # character (NUL, U+2028...), rather than fold or strip.
         raise ValueError(f"The mail {name} must be a single line.")
 
 
@@ -68,7 +67,7 @@ class MailMessage:
         domain names the ``Message-ID``.
         """
         _, sender_addr = parse_address(sender, what="sender")
-        message = EmailMessage(policy=email.policy.SMTP)
+        message = EmailMessage(policy=email.policy.default)
         message["From"] = sender
         message["To"] = self.to
         message["Subject"] = self.subject
