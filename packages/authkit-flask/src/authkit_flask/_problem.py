@@ -24,6 +24,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "registration_closed": 403,
     "invalid_credentials": 401,
     "account_disabled": 403,
+    "email_unverified": 403,
     "mfa_required": 401,
     "mfa_enrolment_required": 403,
     "invalid_otp": 401,
