@@ -185,26 +185,29 @@ def smtp_ca(tmp_path_factory: pytest.TempPathFactory) -> tuple[trustme.CA, Path]
     return ca, path
 
 
-@pytest.fixture
-def start_smtp(smtp_ca: tuple[trustme.CA, Path]) -> Iterator[StartSmtp]:
-    """Factory: ``start_smtp(security="plain"|"starttls"|"tls", credentials=(user, pw))``.
+class _SmtpServers:
+    """SMTP servers started for one test or one session, all stopped by ``stop_all``.
 
     The server certificate (for 127.0.0.1 and localhost) is issued by the test CA;
     with ``credentials`` the server checks AUTH against them (and requires it with
-    STARTTLS). Every server is stopped after the test.
+    STARTTLS).
     """
-    ca, ca_file = smtp_ca
-    started: list[SmtpServer] = []
+
+    def __init__(self, ca: trustme.CA, ca_file: Path) -> None:
+        self.ca = ca
+        self.ca_file = ca_file
+        self.started: list[SmtpServer] = []
 
     def start(
+        self,
         security: Literal["plain", "starttls", "tls"] = "plain",
         *,
         credentials: tuple[str, str] | None = None,
     ) -> SmtpServer:
         server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
+        self.ca.issue_cert("127.0.0.1", "localhost").configure_cert(server_context)
         client_context = ssl.create_default_context()
-        ca.configure_trust(client_context)
+        self.ca.configure_trust(client_context)
         recorder = _Recorder()
         options: dict[str, Any] = {}
         if security == "starttls":
@@ -237,13 +240,30 @@ def start_smtp(smtp_ca: tuple[trustme.CA, Path]) -> Iterator[StartSmtp]:
             port=port,
             security=security,
             client_context=client_context,
-            ca_file=ca_file,
+            ca_file=self.ca_file,
             controller=controller,
             recorder=recorder,
         )
-        started.append(server)
+        self.started.append(server)
         return server
 
-    yield start
-    for server in started:
-        server.stop()
+    def stop_all(self) -> None:
+        for server in self.started:
+            server.stop()
+
+
+@pytest.fixture
+def start_smtp(smtp_ca: tuple[trustme.CA, Path]) -> Iterator[StartSmtp]:
+    """Factory: ``start_smtp(security="plain"|"starttls"|"tls", credentials=(user, pw))``;
+    every server is stopped after the test."""
+    servers = _SmtpServers(*smtp_ca)
+    yield servers.start
+    servers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def start_shared_smtp(smtp_ca: tuple[trustme.CA, Path]) -> Iterator[StartSmtp]:
+    """Like ``start_smtp`` for servers that outlive one test (module-scoped fixtures)."""
+    servers = _SmtpServers(*smtp_ca)
+    yield servers.start
+    servers.stop_all()
