@@ -30,6 +30,12 @@ export const BAD_LINK = {
     "on your account page.",
 };
 
+// Another emailed link opened in this tab changes only the fragment, which loads
+// no new page: start over with it.
+addEventListener("hashchange", () => {
+  if (new URLSearchParams(location.hash.slice(1)).has("token")) location.reload();
+});
+
 /** Show `message` in the page's `#link-problem` alert. */
 export function showLinkProblem(message) {
   const alert = document.getElementById("link-problem");
