@@ -164,3 +164,24 @@ def test_mail_retry_retries_transient_failures_only() -> None:
     with pytest.raises(MailDeliveryError):
         retry(permanent)
     assert permanent.calls == 1
+
+
+def test_seeded_accounts_count_as_verified(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seeded admin's address receives no mail: the gate must not lock it out."""
+    from flight_app.seed import seed
+
+    monkeypatch.setenv("FLIGHT_APP_REQUIRE_VERIFIED_EMAIL", "true")
+    monkeypatch.setenv("FLIGHT_APP_ADMIN_PASSWORD", "copper-meadow-4-kestrels-9")
+    app = make_app(mail_url="memory://")
+    components = get_components(app)
+    seed(components.settings, components.kit)
+    admin = components.kit.stores.users.find_by_login(components.settings.admin_username)
+    assert admin is not None
+    assert admin.email_verified
+    login = app.test_client().post(
+        "/auth/login",
+        json={"username": admin.username, "password": "copper-meadow-4-kestrels-9"},
+    )
+    assert login.status_code == 200, login.get_json()
