@@ -7,6 +7,8 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authkit.errors import MailDeliveryError
 from authkit.mail import MailDispatcher, MailMessage, MemoryMailer
@@ -265,3 +267,54 @@ def test_concurrent_submits_are_all_sent_once() -> None:
 def test_queue_size_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least one"):
         MailDispatcher(MemoryMailer(), queue_size=0)
+
+
+OUTCOMES = st.sampled_from(["sent", "nothing", "job_fails", "send_fails"])
+
+
+class ScriptedMailer(MemoryMailer):
+    """Fails the sends whose subject says so; keeps the others."""
+
+    def send(self, message: MailMessage) -> None:
+        if message.subject == "send_fails":
+            raise MailDeliveryError("The SMTP server refused the message (554).")
+        super().send(message)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(OUTCOMES, max_size=30), st.integers(min_value=1, max_value=8))
+def test_every_job_is_accounted_for(outcomes: list[str], queue_size: int) -> None:
+    """Whatever happens to each job, none vanishes: each one is sent, deliberately
+    empty, or counted (and reported) as a failure, a full queue included."""
+    mailer = ScriptedMailer()
+    hooks = Hooks()
+    dispatcher = MailDispatcher(
+        mailer, on_failure=hooks.on_failure, on_sent=hooks.on_sent, queue_size=queue_size
+    )
+
+    def job(outcome: str) -> MailMessage | None:
+        if outcome == "job_fails":
+            raise LookupError("no such account")
+        if outcome == "nothing":
+            return None
+        return MailMessage(
+            to="alice@example.com",
+            subject=outcome,
+            text="t\n",
+            html="<p>t</p>",
+            kind="verify_email",
+        )
+
+    for outcome in outcomes:
+        dispatcher.submit(lambda outcome=outcome: job(outcome), kind="verify_email")  # type: ignore[misc]
+    assert dispatcher.flush(10)
+    dispatcher.close()
+    dropped = sum(1 for _, error in hooks.failures if isinstance(error, OverflowError))
+    ran = len(outcomes) - dropped
+    assert dispatcher.sent == len(mailer.sent) == len(hooks.sent)
+    assert dispatcher.failures == len(hooks.failures)
+    assert len(mailer.sent) + dispatcher.failures <= len(outcomes)
+    if dropped == 0:
+        assert len(mailer.sent) == outcomes.count("sent")
+        assert dispatcher.failures == outcomes.count("job_fails") + outcomes.count("send_fails")
+    assert ran >= min(len(outcomes), queue_size), "the queue holds at least queue_size jobs"
