@@ -9,6 +9,7 @@ token at once exactly one wins, on SQLite and PostgreSQL as in memory.
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 import threading
 import uuid
 from collections import Counter
@@ -300,14 +301,15 @@ class TokenLifecycle(RuleBasedStateMachine):
 
     issued = Bundle("issued")
 
+    def open(self) -> tuple[UserStore, ActionTokenStore]:
+        return MemoryUserStore(), MemoryActionTokenStore()
+
     @initialize()
     def setup(self) -> None:
         self.clock = FrozenClock(NOW)
-        self.users = MemoryUserStore()
+        self.users, store = self.open()
         self.user = make_user(self.users)
-        self.tokens = ActionTokens(
-            MemoryActionTokenStore(), key=KEY, lifetimes=LIFETIMES, clock=self.clock
-        )
+        self.tokens = ActionTokens(store, key=KEY, lifetimes=LIFETIMES, clock=self.clock)
         self.password_version = 0
         self.email_version = 0
         self.all: list[Issued] = []
@@ -365,8 +367,16 @@ class TokenLifecycle(RuleBasedStateMachine):
 
     @rule()
     def change_email(self) -> None:
+        current = self.users.get(self.user.id)
+        assert current is not None
         self.email_version += 1
-        self.users._replace(self.user.id, email=f"alice{self.email_version}@example.com")
+        changed = self.users.change_email(
+            self.user.id,
+            old_email=current.email,
+            new_email=f"alice{self.email_version}@example.com",
+            at=self.clock.now(),
+        )
+        assert changed is not None
 
     @rule(seconds=st.sampled_from([1, 60, 1799, 1800, 3600, 86399, 86400]))
     def advance(self, seconds: int) -> None:
@@ -388,3 +398,27 @@ TokenLifecycle.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 test_token_lifecycle = TokenLifecycle.TestCase
+
+
+class SqliteTokenLifecycle(TokenLifecycle):
+    """The same machine over the SQL stores (a fresh SQLite file per example)."""
+
+    def open(self) -> tuple[UserStore, ActionTokenStore]:
+        self.folder = tempfile.TemporaryDirectory()
+        self.stores = open_stores(f"sqlite:///{self.folder.name}/t.db", create_tables=True)
+        assert self.stores.action_tokens is not None
+        return self.stores.users, self.stores.action_tokens
+
+    def teardown(self) -> None:
+        if hasattr(self, "stores"):
+            self.stores.close()
+            self.folder.cleanup()
+
+
+SqliteTokenLifecycle.TestCase.settings = settings(
+    max_examples=30,
+    stateful_step_count=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_token_lifecycle_sqlite = SqliteTokenLifecycle.TestCase
