@@ -72,6 +72,7 @@ def test_the_top_level_names_one_thing_per_capability() -> None:
         n for n in classes_and_functions if n.islower() and n != "build" and n != "open_stores"
     ]
     assert set(namespaces) == {
+        "account",
         "audit",
         "clock",
         "errors",

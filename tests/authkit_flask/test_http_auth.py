@@ -34,6 +34,7 @@ USER_KEYS = {
     "id",
     "username",
     "email",
+    "email_verified",
     "roles",
     "is_active",
     "mfa_enabled",

@@ -19,7 +19,15 @@ from flask.testing import FlaskClient
 import authkit_flask
 from authkit import AuthkitConfig
 
-PAGES = ["/login", "/register", "/account", "/admin"]
+PAGES = [
+    "/login",
+    "/register",
+    "/account",
+    "/admin",
+    "/reset-password",
+    "/verify-email",
+    "/confirm-email",
+]
 PACKAGE = Path(authkit_flask.__file__).parent
 TEMPLATES = PACKAGE / "templates" / "authkit"
 STATIC = PACKAGE / "static" / "authkit"
@@ -112,3 +120,47 @@ def test_the_admin_page_knows_which_features_are_on(make_app: Callable[..., Flas
     assert 'data-live="0"' in html
     assert 'data-logs="0"' in html
     assert 'id="tab-logs"' not in html
+
+
+def test_the_sign_in_page_offers_a_forgotten_password_form(client: FlaskClient) -> None:
+    html = client.get("/login").get_data(as_text=True)
+    assert 'id="forgot-toggle"' in html
+    assert 'aria-controls="forgot-section"' in html
+    assert re.search(r'<form id="forgot-form"[^>]*>', html)
+    assert 'name="email" type="email"' in html
+
+
+def test_the_account_page_has_email_change_verification_and_deletion(client: FlaskClient) -> None:
+    html = client.get("/account").get_data(as_text=True)
+    for form in ("email-form", "verify-request-form", "delete-form"):
+        assert f'id="{form}"' in html
+    assert 'name="new_email" type="email"' in html
+    assert 'name="confirm"' in html
+
+
+@pytest.mark.parametrize(
+    ("path", "endpoint", "script"),
+    [
+        ("/reset-password", None, "reset-password.js"),
+        ("/verify-email", "/auth/email/verify", "email-link.js"),
+        ("/confirm-email", "/auth/email/change/confirm", "email-link.js"),
+    ],
+)
+def test_emailed_link_pages_keep_the_token_out_of_the_request(
+    client: FlaskClient, path: str, endpoint: str | None, script: str
+) -> None:
+    """The token is in the fragment: the page is the same for everyone, and not cached."""
+    response = client.get(path, query_string={"token": "should-not-matter"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "should-not-matter" not in html
+    assert f"/static/authkit/{script}" in html
+    if endpoint:
+        assert f'data-endpoint="{endpoint}"' in html
+
+
+def test_link_scripts_drop_the_token_from_the_address_bar() -> None:
+    text = (STATIC / "link-token.js").read_text("utf-8")
+    assert "location.hash" in text
+    assert "history.replaceState" in text

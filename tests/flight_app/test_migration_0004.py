@@ -38,9 +38,10 @@ def legacy_database(database_url: str) -> dict[str, str]:
     """A database at revision 0003 holding what earlier releases stored."""
     migrate.upgrade(database_url, "0003")
     engine = create_engine(database_url, poolclass=NullPool)
-    # Revision 0003's columns only (no email_skeleton yet).
+    # Revision 0003's columns only (no email_skeleton yet, nor 0005's verification).
+    later = {"email_skeleton", "email_verified", "email_verified_at"}
     old_users = table(
-        "authkit_users", *[column(c.name) for c in users.columns if c.name != "email_skeleton"]
+        "authkit_users", *[column(c.name) for c in users.columns if c.name not in later]
     )
     ids: dict[str, str] = {}
     with engine.begin() as conn:

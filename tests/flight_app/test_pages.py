@@ -25,7 +25,19 @@ def test_the_search_page_is_served_under_the_strict_csp(client: FlaskClient) -> 
     assert "/static/app/search.js" in html
 
 
-@pytest.mark.parametrize("path", ["/", "/login", "/register", "/account", "/admin"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/login",
+        "/register",
+        "/account",
+        "/admin",
+        "/reset-password",
+        "/verify-email",
+        "/confirm-email",
+    ],
+)
 def test_every_page_is_in_the_site_layout(client: FlaskClient, path: str) -> None:
     html = client.get(path).get_data(as_text=True)
     assert "Flight App</a>" in html

@@ -221,6 +221,45 @@ def test_purge_tokens_removes_only_dead_refresh_tokens(
         components.close()
 
 
+def test_purge_tokens_removes_expired_emailed_links(
+    run: Run, migrated_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Expired verification/reset/email-change tokens go; live ones stay."""
+    from datetime import UTC, datetime, timedelta
+
+    from authkit.account import ActionPurpose, ActionTokenRecord
+
+    monkeypatch.setenv("FLIGHT_APP_ADMIN_PASSWORD", ADMIN_PASSWORD)
+    assert run("seed", database_url=migrated_database_url)[0] == 0
+    components = build_components(load_settings())
+    try:
+        admin = components.kit.stores.users.find_by_login("admin")
+        assert admin is not None
+        store = components.kit.stores.action_tokens
+        assert store is not None
+        now = datetime.now(UTC)
+        for purpose, expires in (
+            (ActionPurpose.VERIFY_EMAIL, now - timedelta(seconds=1)),
+            (ActionPurpose.RESET_PASSWORD, now + timedelta(hours=1)),
+        ):
+            store.add(
+                ActionTokenRecord(
+                    token_hash=purpose.value.ljust(64, "0"),
+                    user_id=admin.id,
+                    purpose=purpose,
+                    binding="b" * 64,
+                    created_at=now - timedelta(days=1),
+                    expires_at=expires,
+                )
+            )
+        code, out, _ = run("purge-tokens")
+        assert code == 0
+        assert "Removed 1 expired emailed links." in out
+        assert store.peek(ActionPurpose.RESET_PASSWORD.value.ljust(64, "0"), now=now) is not None
+    finally:
+        components.close()
+
+
 # -- keys -----------------------------------------------------------------------------
 
 

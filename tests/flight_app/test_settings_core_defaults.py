@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from authkit import AuthkitConfig, MfaConfig
+from authkit.account import AccountConfig
 from authkit.audit import RotationPolicy
 from authkit.passwords import Argon2Parameters
 from authkit.throttle import ThrottleRules
@@ -29,6 +30,7 @@ CORE_DEFAULTS: dict[str, object] = {
     "rotation": RotationPolicy(),
     "mfa": MfaConfig(),
     "config": AuthkitConfig(service_name="s", secret_key="k" * 32),
+    "account": AccountConfig(),
 }
 
 

@@ -145,10 +145,12 @@ def _purge_tokens(settings: Settings, _args: argparse.Namespace) -> int:
     components = build_components(settings)
     try:
         removed = components.kit.auth.refresh_tokens.purge()
+        links = components.kit.account.tokens.purge()
     finally:
         components.close()
-    logger.info("purged refresh tokens", extra={"removed": removed})
+    logger.info("purged refresh tokens", extra={"removed": removed, "links_removed": links})
     print(f"Removed {removed} expired or revoked refresh tokens.")
+    print(f"Removed {links} expired emailed links.")
     return 0
 
 

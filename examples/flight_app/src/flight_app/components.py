@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 
 from authkit import AuditLogger, Authkit, build
+from authkit_flask import record_mail_failure, record_mail_sent
+from flight_app.mail_setup import mail_retry
 from flight_app.settings import Settings
 
 
@@ -54,6 +56,11 @@ def build_components(
         rate_limits=settings.ratelimit_storage_url,
         keys=settings.effective_keyring_path,
         trace_id_provider=trace_id_provider,
+        mail=settings.effective_mail_url,
+        mail_from=settings.mail_from,
+        mail_retry=mail_retry(settings.mail_retries),
+        on_mail_failure=record_mail_failure,
+        on_mail_sent=record_mail_sent,
     )
     return Components(settings=settings, kit=kit)
 

@@ -67,12 +67,16 @@ def seed(settings: Settings, kit: Authkit) -> SeedReport:
         if password is None:
             password = generate_password()
             report.generated_passwords[username] = password
-        kit.auth.create_user(
+        user = kit.auth.create_user(
             username=username,
             email=f"{username}@flight-app.example",
             password=password,
             roles=roles,
         )
+        # The operator made these accounts, at an address no one receives mail at:
+        # they count as verified, or FLIGHT_APP_REQUIRE_VERIFIED_EMAIL would lock
+        # the seeded admin out.
+        kit.stores.users.mark_email_verified(user.id, email=user.email, at=kit.clock.now())
         report.created.append(username)
         logger.info("seed created user", extra={"account": slot, "roles": list(roles)})
     return report

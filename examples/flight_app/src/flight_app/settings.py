@@ -54,6 +54,7 @@ from pydantic_settings import (
 )
 
 from authkit import AuditConfig, AuthkitConfig, MfaConfig
+from authkit.account import AccountConfig
 from authkit.audit import RotationPolicy
 from authkit.errors import ConfigurationError
 from authkit.passwords import Argon2Parameters, PasswordPolicyPreset
@@ -94,6 +95,7 @@ _SECTIONS: Final[dict[str, type[Any]]] = {
     "rotation": RotationPolicy,
     "mfa": MfaConfig,
     "config": AuthkitConfig,
+    "account": AccountConfig,
 }
 
 CORE_SETTINGS: Final[dict[str, tuple[str, str]]] = {
@@ -122,6 +124,15 @@ CORE_SETTINGS: Final[dict[str, tuple[str, str]]] = {
     "password_policy": ("config", "password_policy"),
     "registration_open": ("config", "registration_open"),
     "mfa_required_roles": ("mfa", "required_roles"),
+    "require_verified_email": ("account", "require_verified_email"),
+    "password_reset_ttl": ("account", "reset_ttl_seconds"),
+    "email_verify_ttl": ("account", "verify_ttl_seconds"),
+    "email_change_ttl": ("account", "email_change_ttl_seconds"),
+    "throttle_forgot_address_limit": ("throttle", "forgot_password_per_address"),
+    "throttle_forgot_email_limit": ("throttle", "forgot_password_per_email"),
+    "throttle_forgot_window": ("throttle", "forgot_password_window_seconds"),
+    "throttle_account_mail_limit": ("throttle", "account_mails"),
+    "throttle_account_mail_window": ("throttle", "account_mail_window_seconds"),
 }
 """Settings that set a value of ``authkit.AuthkitConfig``: (section, attribute).
 
@@ -484,6 +495,41 @@ class Settings(BaseSettings):
     # IPv6 clients are counted per network of this many bits (a subscriber holds a /64).
     throttle_ipv6_prefix: int = core_default("throttle_ipv6_prefix")
     """IPv6 clients are counted per network of this many bits (`128` counts single addresses)."""
+    # Forgot-password requests per client address and per email as typed (known or
+    # not), and mails one signed-in account may ask for (verification, email change).
+    throttle_forgot_address_limit: int = core_default("throttle_forgot_address_limit")
+    """Forgot-password requests per client address within the forgot window."""
+    throttle_forgot_email_limit: int = core_default("throttle_forgot_email_limit")
+    """Forgot-password requests per email as typed (known or not) within the forgot window."""
+    throttle_forgot_window: int = core_default("throttle_forgot_window")
+    """Seconds of the forgot-password windows."""
+    throttle_account_mail_limit: int = core_default("throttle_account_mail_limit")
+    """Mails (verification, email change) one signed-in account may ask for per window."""
+    throttle_account_mail_window: int = core_default("throttle_account_mail_window")
+    """Seconds of the per-account mail window."""
+
+    # --- Mail and emailed links (docs/configuration.md#mail) ---------------------------
+    # mail_url: file:///dir (an .eml per message), smtp://user:pass@host:port?starttls=1
+    # or smtps://...; None: the instance folder's outbox/. public_url: the base of the
+    # links mailed (None: http://<host>:<port>). Lifetimes in seconds.
+    mail_url: str | None = None
+    """Outgoing mail: `file:///dir`, `smtp://user:pass@host:port?starttls=1` or `smtps://...`
+    (unset: `.eml` files in the instance folder's `outbox/`). Secret: it may hold a password.
+    """
+    mail_from: str = Field(default="no-reply@localhost", min_length=3, max_length=320)
+    """Sender address of every mail."""
+    mail_retries: int = Field(default=2, ge=0, le=10)
+    """Retries of a transient SMTP failure, with the resilience policy's backoff."""
+    public_url: str | None = None
+    """Base URL of the links sent by mail (unset: `http://<host>:<port>`)."""
+    require_verified_email: bool = core_default("require_verified_email")
+    """Sign-in answers 403 `email_unverified` until the account's email is verified."""
+    password_reset_ttl: int = core_default("password_reset_ttl")
+    """Seconds a password-reset link stays valid."""
+    email_verify_ttl: int = core_default("email_verify_ttl")
+    """Seconds an email-verification link stays valid."""
+    email_change_ttl: int = core_default("email_change_ttl")
+    """Seconds an email-change confirmation link stays valid."""
 
     # --- Flight search (docs/flights.md) ----------------------------------------------
     # The provider behind GET /api/flights/search, and the resilience policy around
@@ -614,7 +660,15 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("database_url", "redis_url", "keyring_path", "log_dir", mode="before")
+    @field_validator(
+        "database_url",
+        "redis_url",
+        "keyring_path",
+        "log_dir",
+        "mail_url",
+        "public_url",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         """A blank value means unset (the default applies)."""
@@ -700,6 +754,7 @@ class Settings(BaseSettings):
                 required_roles=frozenset(self.mfa_required_roles),
                 issuer=SERVICE_NAME,
             ),
+            account=_section(self, "account", AccountConfig, public_url=self.effective_public_url),
             audit=AuditConfig(
                 pseudonym_key=self.pseudonym_key.get_secret_value(),
                 rotation=_section(
@@ -786,6 +841,21 @@ class Settings(BaseSettings):
         return self.keyring_path or self.instance_path / "keyring.json"
 
     @property
+    def effective_mail_url(self) -> str:
+        """``mail_url``, or ``file://`` the instance folder's ``outbox/`` (absolute)."""
+        if self.mail_url is not None:
+            return self.mail_url
+        return f"file://{(self.instance_path / 'outbox').resolve().as_posix()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """``public_url``, or ``http://<host>:<port>`` (brackets around an IPv6 host)."""
+        if self.public_url is not None:
+            return self.public_url.rstrip("/")
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
     def effective_log_dir(self) -> Path:
         """``log_dir``, or the instance folder."""
         return self.log_dir or self.instance_path
@@ -793,7 +863,7 @@ class Settings(BaseSettings):
     def __repr_args__(self) -> Any:
         # URLs may embed a password; SecretStr fields already mask themselves.
         for name, value in super().__repr_args__():
-            if name in {"database_url", "redis_url", "ratelimit_storage_url"} and value:
+            if name in {"database_url", "redis_url", "ratelimit_storage_url", "mail_url"} and value:
                 yield name, _redact_url(value)
             else:
                 yield name, value
@@ -849,6 +919,7 @@ def _extra_variable(section: str, field: str | None) -> str:
         ("tokens", "audience"): "jwt_audience",
         ("mfa", "encryption_keys"): "mfa_encryption_key",
         ("rotation", "retention_seconds"): "log_retention_days",
+        ("account", "public_url"): "public_url",
     }
     return env_var_name(names.get((section, field or ""), "settings"))
 

@@ -23,6 +23,7 @@ from authkit_flask._decorators import (
 from authkit_flask._extension import DEFAULT_CSP, AuthKit, default_readiness_checks
 from authkit_flask._live import LiveUpdates
 from authkit_flask._log_format import TraceIdFilter
+from authkit_flask._metrics import record_mail_failure, record_mail_sent
 from authkit_flask._problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem, problem_from_error
 from authkit_flask._request_context import current_trace_id
 from authkit_flask._responses import rfc3339, user_json
@@ -55,6 +56,8 @@ __all__ = [
     "login_required",
     "problem",
     "problem_from_error",
+    "record_mail_failure",
+    "record_mail_sent",
     "request_state",
     "rfc3339",
     "roles_required",

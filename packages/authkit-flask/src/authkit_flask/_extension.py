@@ -29,6 +29,7 @@ from authkit_flask._blueprints import (
     jwks_blueprint,
     mfa_blueprint,
 )
+from authkit_flask._blueprints.account import account_blueprint
 from authkit_flask._blueprints.admin_logs import admin_logs_blueprint
 from authkit_flask._blueprints.admin_users import admin_users_blueprint
 from authkit_flask._blueprints.admin_ws import register_admin_ws
@@ -162,6 +163,7 @@ class AuthKit:
             )
         for blueprint in (
             auth_blueprint,
+            account_blueprint,
             health_blueprint,
             jwks_blueprint,
             admin_users_blueprint,

@@ -25,6 +25,7 @@ from prometheus_client import (
     multiprocess,
 )
 
+from authkit.mail import KINDS as MAIL_KINDS
 from authkit_flask._problem import problem
 
 MetricsMode = Literal["off", "public", "token"]
@@ -35,6 +36,18 @@ REQUESTS = Counter(
 AUTH_FAILURES = Counter(
     "authkit_auth_failures_total", "Refused authentication attempts by reason.", ["reason"]
 )
+MAIL_SENT = Counter(
+    "authkit_mail_sent_total", "Account mail handed to the mail server or outbox.", ["kind"]
+)
+MAIL_FAILURES = Counter(
+    "authkit_mail_failures_total",
+    "Account mail that could not be prepared, queued or delivered.",
+    ["kind"],
+)
+for _kind in (*MAIL_KINDS, "other"):
+    # Every series exists from the start (at 0), so a rate() alert has a baseline.
+    MAIL_SENT.labels(kind=_kind)
+    MAIL_FAILURES.labels(kind=_kind)
 ACTIVE_USERS = Gauge(
     "authkit_active_users", "Accounts that are active.", multiprocess_mode="mostrecent"
 )
@@ -63,6 +76,28 @@ def record_request(method: str, route: str | None, status: int) -> None:
 def record_auth_failure(code: str) -> None:
     if code in AUTH_FAILURE_CODES:
         AUTH_FAILURES.labels(reason=code).inc()
+
+
+def _mail_kind(kind: str) -> str:
+    # A closed label set: an app's own kinds share one value (bounded cardinality).
+    return kind if kind in MAIL_KINDS else "other"
+
+
+def record_mail_sent(kind: str) -> None:
+    """The ``on_sent`` hook of :class:`authkit.mail.MailDispatcher` (``on_mail_sent`` of
+    ``authkit.build``): counts ``authkit_mail_sent_total{kind}``."""
+    MAIL_SENT.labels(kind=_mail_kind(kind)).inc()
+
+
+def record_mail_failure(kind: str, error: BaseException) -> None:
+    """The ``on_failure`` hook of :class:`authkit.mail.MailDispatcher` (``on_mail_failure``
+    of ``authkit.build``): counts ``authkit_mail_failures_total{kind}``.
+
+    The dispatcher has already logged the failure (without address or link); this only
+    counts it, so an alert can fire on the rate of failed mail.
+    """
+    del error  # the kind is the label; the error's class would add cardinality
+    MAIL_FAILURES.labels(kind=_mail_kind(kind)).inc()
 
 
 def _registry() -> CollectorRegistry:
@@ -114,9 +149,13 @@ def metrics_blueprint(
 __all__ = [
     "ACTIVE_USERS",
     "AUTH_FAILURES",
+    "MAIL_FAILURES",
+    "MAIL_SENT",
     "REQUESTS",
     "MetricsMode",
     "metrics_blueprint",
     "record_auth_failure",
+    "record_mail_failure",
+    "record_mail_sent",
     "record_request",
 ]

@@ -1,4 +1,5 @@
-"""The generic browser pages: sign-in, registration, account and the admin console.
+"""The generic browser pages: sign-in, registration, account, the admin console, and
+the pages emailed links open (``/reset-password``, ``/verify-email``, ``/confirm-email``).
 
 Jinja templates under ``templates/authkit/`` and small ES modules under
 ``static/authkit/`` (served at ``/static/authkit/``): no build step, nothing from
@@ -8,6 +9,12 @@ no personal data: each one signs itself in from the browser session cookie (see
 ``_browser``) and reads what it shows from the JSON API with the access token it
 keeps in memory. So the API, not the page, decides who sees what: ``/admin``
 renders for anyone, and its data is refused (403) to all but admins.
+
+Emailed links carry their single-use token in the URL *fragment*
+(``/reset-password#token=...``): a fragment is never sent to the server, so the
+token stays out of access logs, proxies and ``Referer`` headers. The page's script
+reads it, drops it from the address bar and history, and posts it to the API only
+when the user acts (a click), so a mail scanner that opens the link spends nothing.
 
 Overriding, as Flask-Security does: Flask searches the app's template folder
 before a blueprint's, so an app that ships ``templates/authkit/login.html``
@@ -67,6 +74,21 @@ def account() -> str:
 @pages_blueprint.get("/admin")
 def admin() -> str:
     return render_template("authkit/admin.html")
+
+
+@pages_blueprint.get("/reset-password")
+def reset_password() -> str:
+    return render_template("authkit/reset_password.html")
+
+
+@pages_blueprint.get("/verify-email")
+def verify_email() -> str:
+    return render_template("authkit/verify_email.html")
+
+
+@pages_blueprint.get("/confirm-email")
+def confirm_email() -> str:
+    return render_template("authkit/confirm_email.html")
 
 
 __all__ = ["PAGES_STATIC_PATH", "pages_blueprint"]

@@ -25,6 +25,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "registration_closed": 403,
     "invalid_credentials": 401,
     "account_disabled": 403,
+    "email_unverified": 403,
     "mfa_required": 401,
     "mfa_enrolment_required": 403,
     "invalid_otp": 401,
@@ -36,6 +37,7 @@ STATUS_BY_CODE: Mapping[str, int] = {
     "payload_too_large": 413,
     "too_many_attempts": 429,
     "service_unavailable": 503,
+    "mail_delivery_failed": 503,
     "internal_error": 500,
     # Server-side misconfiguration: the client did nothing wrong.
     "authkit_error": 500,

@@ -23,6 +23,7 @@ def user_json(user: User) -> dict[str, Any]:
         "id": user.id,
         "username": user.username,
         "email": user.email,
+        "email_verified": user.email_verified,
         "roles": list(user.roles),
         "is_active": user.is_active,
         "mfa_enabled": user.mfa_enabled,

@@ -63,6 +63,29 @@ class PasswordChangeBody(_Body):
     new_password: str = Field(min_length=1, max_length=_MAX_SECRET)
 
 
+class EmailBody(_Body):
+    """Forgot password: the address as typed (counted by the throttle, known or not)."""
+
+    email: str = Field(min_length=1, max_length=320)
+
+
+class ActionTokenBody(_Body):
+    """An emailed link's token, read by the page from the URL fragment."""
+
+    # The core answers 400 invalid_token for anything that is not a live token;
+    # this bound only keeps a huge body from being hashed.
+    token: str = Field(min_length=1, max_length=_MAX_SECRET)
+
+
+class PasswordResetBody(ActionTokenBody):
+    new_password: str = Field(min_length=1, max_length=_MAX_SECRET)
+
+
+class EmailChangeBody(_Body):
+    password: str = Field(min_length=1, max_length=_MAX_SECRET)
+    new_email: str = Field(min_length=1, max_length=320)
+
+
 def decode_json(raw: bytes | str) -> Any:
     """Decode JSON text, or raise ``InvalidRequest`` for anything the parser cannot take.
 
@@ -94,10 +117,14 @@ def parse_body(request: Request, model: type[Model]) -> Model:
 
 
 __all__ = [
+    "ActionTokenBody",
+    "EmailBody",
+    "EmailChangeBody",
     "LoginBody",
     "OtpBody",
     "PasswordBody",
     "PasswordChangeBody",
+    "PasswordResetBody",
     "RefreshBody",
     "RegisterBody",
     "SecondFactorBody",

@@ -18,6 +18,7 @@ Each capability is a namespace (``authkit.passwords``, ``authkit.tokens``,
 from importlib.metadata import PackageNotFoundError, version
 
 from authkit import (
+    account,
     audit,
     clock,
     errors,
@@ -33,6 +34,7 @@ from authkit import (
 from authkit._auth import AuthService, Principal, TokenPair
 from authkit._build import Authkit, build
 from authkit._config import AuditConfig, AuthkitConfig, MfaConfig
+from authkit.account._service import AccountService
 from authkit.audit._logger import AuditLogger
 from authkit.clock import Clock, SystemClock
 from authkit.errors import AuthkitError
@@ -52,6 +54,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AccountService",
     "AdminService",
     "AuditConfig",
     "AuditLogger",
@@ -71,6 +74,7 @@ __all__ = [
     "TokenPair",
     "User",
     "__version__",
+    "account",
     "audit",
     "build",
     "clock",

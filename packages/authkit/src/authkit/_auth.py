@@ -9,6 +9,7 @@ behaviour for free.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import NoReturn, Protocol
 
@@ -17,6 +18,7 @@ from authkit.clock import Clock, SystemClock
 from authkit.errors import (
     AccountDisabled,
     ConfigurationError,
+    EmailUnverified,
     InvalidCredentials,
     InvalidOtp,
     InvalidToken,
@@ -123,6 +125,8 @@ class AuthService:
         mfa: MfaService | None = None,
         mfa_required_roles: frozenset[str] = frozenset(),
         device_tokens: DeviceTokens | None = None,
+        require_verified_email: bool = False,
+        on_register: Callable[[User, str], None] | None = None,
     ) -> None:
         self.users = users
         self.hasher = hasher
@@ -136,6 +140,10 @@ class AuthService:
         self.mfa = mfa
         self.mfa_required_roles = mfa_required_roles
         self.device_tokens = device_tokens
+        self.require_verified_email = require_verified_email
+        self.on_register = on_register
+        """Called with each new account and the client address after registration
+        (``authkit.build`` sends the verification mail from here)."""
         if mfa_required_roles and mfa is None:
             raise ConfigurationError("mfa_required_roles needs an MfaService.")
 
@@ -159,6 +167,8 @@ class AuthService:
             raise
         user = self.create_user(username=username, email=email, password=password, roles=roles)
         self.audit.log("register", outcome="success", actor=user.id, client_address=address)
+        if self.on_register is not None:
+            self.on_register(user, address)
         return user
 
     def create_user(
@@ -242,6 +252,15 @@ class AuthService:
                 reason="account_disabled",
             )
             raise AccountDisabled()
+        if self.require_verified_email and not user.email_verified:
+            self.audit.log(
+                "login",
+                outcome="failure",
+                actor=user.id,
+                client_address=address,
+                reason="email_unverified",
+            )
+            raise EmailUnverified()
         amr: tuple[str, ...] = ("pwd",)
         if user.mfa_enabled:
             amr = ("pwd", self._second_factor(user, otp, recovery_code, attempt))

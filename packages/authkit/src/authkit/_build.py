@@ -17,12 +17,23 @@ from types import TracebackType
 
 from authkit._auth import AuthService
 from authkit._config import AuthkitConfig
+from authkit.account._service import AccountService
+from authkit.account._tokens import ActionTokens
 from authkit.audit._logger import AuditLogger
 from authkit.audit._pseudonym import Pseudonymizer
 from authkit.audit._sink import AuditSink
 from authkit.clock import Clock, SystemClock
 from authkit.keys._file import KeyRingFile
 from authkit.keys._manager import KeyManager
+from authkit.mail import (
+    FailureHook,
+    MailComposer,
+    MailDispatcher,
+    Mailer,
+    Retry,
+    SentHook,
+    open_mailer,
+)
 from authkit.mfa._enrolment import MfaEnrolment
 from authkit.mfa._recovery import RecoveryCodeHasher
 from authkit.mfa._secret_box import SecretBox
@@ -30,6 +41,7 @@ from authkit.mfa._service import MfaService
 from authkit.mfa._totp import Totp, TotpConfig
 from authkit.passwords._hashing import PasswordHasher
 from authkit.storage._url import MEMORY_URL, Stores, open_stores
+from authkit.storage.memory._actions import MemoryActionTokenStore
 from authkit.throttle import LoginThrottle
 from authkit.tokens._access import AccessTokens
 from authkit.tokens._device import DeviceTokens
@@ -42,8 +54,11 @@ class Authkit:
     """What ``build`` returns: the services, and what they were built from.
 
     ``auth`` signs in and out; ``admin`` manages accounts; ``mfa`` enrols and
-    disables TOTP; ``keys`` serves, rotates and retires the signing keys. Close it
-    (or use it as a context manager) to release the database and the audit file.
+    disables TOTP; ``keys`` serves, rotates and retires the signing keys;
+    ``account`` verifies emails, resets passwords, changes emails and deletes
+    accounts, sending its mail through ``mail`` (a background dispatcher; tests
+    ``mail.flush()`` it). Close it (or use it as a context manager) to release the
+    database, the audit file and the mail worker.
     """
 
     config: AuthkitConfig
@@ -55,8 +70,13 @@ class Authkit:
     throttle: LoginThrottle
     audit: AuditSink
     clock: Clock
+    account: AccountService
+    mail: MailDispatcher
+    mailer: Mailer
 
     def close(self) -> None:
+        self.mail.close()
+        self.mailer.close()
         close_audit = getattr(self.audit, "close", None)
         if callable(close_audit):
             close_audit()
@@ -84,6 +104,11 @@ def build(
     keys: KeyManager | str | Path = MEMORY_URL,
     clock: Clock | None = None,
     trace_id_provider: Callable[[], str | None] | None = None,
+    mail: Mailer | str = MEMORY_URL,
+    mail_from: str = "no-reply@localhost",
+    mail_retry: Retry | None = None,
+    on_mail_failure: FailureHook | None = None,
+    on_mail_sent: SentHook | None = None,
 ) -> Authkit:
     """Build the core from ``config``.
 
@@ -94,7 +119,11 @@ def build(
     a ``limits`` storage URI (``memory://`` for one process, ``redis://`` when
     several share the counters). ``keys``: ``memory://`` or the path of a JWK Set
     file, created on first use. ``trace_id_provider`` stamps audit events with
-    the current request's trace id.
+    the current request's trace id. ``mail``: a ``Mailer`` or a mail URL for
+    :func:`authkit.mail.open_mailer` (``memory://``, ``file:///outbox``,
+    ``smtp://...``), with ``mail_from`` as sender and ``mail_retry`` wrapping each
+    send (a resilience policy); ``on_mail_failure`` hears of each message that
+    could not be delivered and ``on_mail_sent`` of each one sent (metrics).
     """
     clock = clock or SystemClock()
     token_config = config.access_tokens
@@ -140,6 +169,31 @@ def build(
             clock=clock,
         ),
     )
+    mailer = (
+        open_mailer(mail, sender=mail_from, retry=mail_retry) if isinstance(mail, str) else mail
+    )
+    dispatcher = MailDispatcher(mailer, on_failure=on_mail_failure, on_sent=on_mail_sent)
+    account = AccountService(
+        users=store_set.users,
+        tokens=ActionTokens(
+            store_set.action_tokens or MemoryActionTokenStore(),
+            key=config.action_token_key(),
+            lifetimes=config.account.lifetimes,
+            clock=clock,
+        ),
+        refresh_tokens=refresh_tokens,
+        mfa=store_set.mfa,
+        hasher=hasher,
+        policy=config.policy(),
+        throttle=throttle,
+        audit=sink,
+        clock=clock,
+        config=config.account,
+        composer=MailComposer(config.service_name),
+        mail=dispatcher,
+    )
+    auth.require_verified_email = config.account.require_verified_email
+    auth.on_register = account.registered
     return Authkit(
         config=config,
         auth=auth,
@@ -152,6 +206,9 @@ def build(
         throttle=throttle,
         audit=sink,
         clock=clock,
+        account=account,
+        mail=dispatcher,
+        mailer=mailer,
     )
 
 

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from authkit.account._config import AccountConfig
 from authkit.audit._rotation import RotationPolicy
 from authkit.errors import ConfigurationError
 from authkit.passwords._hashing import Argon2Parameters
@@ -95,6 +96,8 @@ class AuthkitConfig:
     mfa: MfaConfig = field(default_factory=MfaConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
     registration_open: bool = True
+    account: AccountConfig = field(default_factory=AccountConfig)
+    """Emailed links (where they point, how long they live) and the verified-email gate."""
 
     def __post_init__(self) -> None:
         if not self.service_name.strip():
@@ -143,6 +146,12 @@ class AuthkitConfig:
         """
         return hmac.new(
             self.secret_key.encode(), b"authkit-device-token-v1", hashlib.sha256
+        ).digest()
+
+    def action_token_key(self) -> bytes:
+        """The HMAC key binding emailed links to account state, derived from ``secret_key``."""
+        return hmac.new(
+            self.secret_key.encode(), b"authkit-action-token-v1", hashlib.sha256
         ).digest()
 
     def pseudonym_key(self) -> bytes:

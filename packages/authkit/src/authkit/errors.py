@@ -88,6 +88,13 @@ class AccountDisabled(AuthkitError):
     default_message = "This account is disabled."
 
 
+class EmailUnverified(AuthkitError):
+    """Sign-in refused until the account's email is verified (only after a correct password)."""
+
+    code = "email_unverified"
+    default_message = "Verify your email address before signing in."
+
+
 class MfaRequired(AuthkitError):
     """The password was right and the account has TOTP: send ``otp`` or ``recovery_code`` too."""
 
@@ -160,6 +167,24 @@ class ServiceUnavailable(AuthkitError):
     default_message = "The service is temporarily unavailable. Try again later."
 
 
+class MailDeliveryError(ServiceUnavailable):
+    """A mail server refused a message or could not be reached (after any retries).
+
+    The message names the server and the failure, never the recipient, the body,
+    the link or the SMTP password. Mail is sent after the response, so this error
+    reaches the system log and the metrics, not the user who asked for the mail.
+    """
+
+    code = "mail_delivery_failed"
+    default_message = "The mail could not be delivered."
+
+    def __init__(self, message: str | None = None, *, transient: bool = False) -> None:
+        super().__init__(message, transient=transient)
+        self.transient = transient
+        """True when trying again later may succeed (connection refused, timeout,
+        an SMTP 4xx); a retry policy retries only these."""
+
+
 class ConfigurationError(AuthkitError, ValueError):
     """Settings or persisted state (a key ring file, say) that authkit cannot use.
 
@@ -182,12 +207,14 @@ __all__ = [
     "AuthkitError",
     "ConfigurationError",
     "Conflict",
+    "EmailUnverified",
     "Forbidden",
     "InvalidCredentials",
     "InvalidOtp",
     "InvalidRequest",
     "InvalidToken",
     "KeyRingError",
+    "MailDeliveryError",
     "MfaEnrolmentRequired",
     "MfaRequired",
     "NotFound",

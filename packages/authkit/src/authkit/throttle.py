@@ -74,6 +74,12 @@ class ThrottleRules:
     ``device_token_ttl_seconds`` is how long a device token stays valid (90 days).
     ``ipv6_prefix_length`` is the IPv6 network counted as one client address
     (32-128; /64 by default, /128 counts single addresses).
+
+    ``forgot_password_per_address`` and ``forgot_password_per_email`` bound the
+    reset requests per client address and per email as typed (known or not, so a
+    429 says nothing about the account) within ``forgot_password_window_seconds``;
+    ``account_mails`` per ``account_mail_window_seconds`` bounds the mails one
+    signed-in account can have sent (verification, email change).
     """
 
     pair_failures: int = 5
@@ -88,6 +94,11 @@ class ThrottleRules:
     device_window_seconds: int = 3_600
     device_token_ttl_seconds: int = 90 * 86_400
     ipv6_prefix_length: int = 64
+    forgot_password_per_address: int = 20
+    forgot_password_per_email: int = 5
+    forgot_password_window_seconds: int = 3_600
+    account_mails: int = 5
+    account_mail_window_seconds: int = 3_600
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -186,6 +197,17 @@ class LoginThrottle:
         self._device = budget("device", rules.device_failures, rules.device_window_seconds)
         self._registration = budget(
             "registration", rules.registrations, rules.registration_window_seconds
+        )
+        self._forgot_address = budget(
+            "forgot_address",
+            rules.forgot_password_per_address,
+            rules.forgot_password_window_seconds,
+        )
+        self._forgot_email = budget(
+            "forgot_email", rules.forgot_password_per_email, rules.forgot_password_window_seconds
+        )
+        self._account_mail = budget(
+            "account_mail", rules.account_mails, rules.account_mail_window_seconds
         )
 
     @property
@@ -306,6 +328,36 @@ class LoginThrottle:
                 return
             stats = self._limiter.get_window_stats(self._registration.item, *ids)
         raise TooManyAttempts(retry_after=_seconds_until(stats.reset_time))
+
+    def forgot_password_attempt(self, address: str, email: str) -> None:
+        """Count one forgotten-password request, per client address and per email as typed.
+
+        The email is counted in canonical form whether or not an account has it,
+        so the answer (202 or 429) is the same for known and unknown addresses.
+        The address budget is taken first; a refused request spends nothing more.
+
+        :raises TooManyAttempts: when either budget is spent.
+        """
+        self._take(
+            (self._forgot_address, (self._address_key(address),)),
+            (self._forgot_email, (_normalize_username(email),)),
+        )
+
+    def account_mail_attempt(self, user_id: str) -> None:
+        """Count one mail a signed-in account asked for (verification, email change).
+
+        :raises TooManyAttempts: when the account's mail budget is spent.
+        """
+        self._take((self._account_mail, (user_id,)))
+
+    def _take(self, *budgets: tuple[_Budget, tuple[str, ...]]) -> None:
+        """Hit each budget in order (atomically each); raise at the first that is spent."""
+        with _storage_errors():
+            for budget, values in budgets:
+                ids = budget.identifiers(*values)
+                if not self._limiter.hit(budget.item, *ids):
+                    stats = self._limiter.get_window_stats(budget.item, *ids)
+                    raise TooManyAttempts(retry_after=_seconds_until(stats.reset_time))
 
     def close(self) -> None:
         """Release the storage's connections (a Redis pool); ``memory://`` holds none.

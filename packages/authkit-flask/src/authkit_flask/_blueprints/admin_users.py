@@ -117,6 +117,16 @@ def reset_mfa(user_id: str) -> Response:
     return jsonify(user_json(user))
 
 
+@admin_users_blueprint.delete("/<user_id>")
+@roles_required(ADMIN)
+def delete_user(user_id: str) -> tuple[str, int]:
+    """Delete an account and everything under it; the last active admin cannot go."""
+    get_state().kit.account.admin_delete(
+        actor=current_principal().user, user_id=user_id, address=client_address()
+    )
+    return "", 204
+
+
 @admin_users_blueprint.post("/bulk")
 @roles_required(ADMIN)
 def bulk() -> Response:

@@ -15,11 +15,14 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+from authkit.account._records import ActionTokenStore
 from authkit.errors import ConfigurationError
 from authkit.mfa._store import MfaStore
+from authkit.storage.memory._actions import MemoryActionTokenStore
 from authkit.storage.memory._mfa import MemoryMfaStore
 from authkit.storage.memory._tokens import MemoryRefreshTokenStore
 from authkit.storage.memory._users import MemoryUserStore
+from authkit.storage.sql._actions import SqlActionTokenStore
 from authkit.storage.sql._engine import create_engine
 from authkit.storage.sql._mfa import SqlMfaStore
 from authkit.storage.sql._schema import create_schema
@@ -34,12 +37,17 @@ MEMORY_URL = "memory://"
 
 @dataclass(frozen=True, kw_only=True)
 class Stores:
-    """The three stores of one backend, and its engine when it is SQL."""
+    """The stores of one backend, and its engine when it is SQL.
+
+    ``action_tokens`` holds the one-time links of ``authkit.account``; None in a
+    ``Stores`` made by hand before it existed gets an in-memory one from ``build``.
+    """
 
     users: UserStore
     refresh_tokens: RefreshTokenStore
     mfa: MfaStore
     engine: Engine | None = None
+    action_tokens: ActionTokenStore | None = None
 
     def ping(self) -> None:
         """Raise if the backing database does not answer (readiness checks)."""
@@ -64,7 +72,10 @@ def open_stores(
     if scheme == "memory":
         users = MemoryUserStore()
         return Stores(
-            users=users, refresh_tokens=MemoryRefreshTokenStore(), mfa=MemoryMfaStore(users)
+            users=users,
+            refresh_tokens=MemoryRefreshTokenStore(),
+            mfa=MemoryMfaStore(users),
+            action_tokens=MemoryActionTokenStore(),
         )
     try:
         engine = create_engine(url, **engine_options)
@@ -82,6 +93,7 @@ def open_stores(
         refresh_tokens=SqlRefreshTokenStore(engine),
         mfa=SqlMfaStore(engine),
         engine=engine,
+        action_tokens=SqlActionTokenStore(engine),
     )
 
 

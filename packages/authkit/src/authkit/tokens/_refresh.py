@@ -199,6 +199,10 @@ class RefreshTokens:
         """Revoke every family of many users in one transaction (bulk deactivation)."""
         return self._store.revoke_users(user_ids, now=self._clock.now())
 
+    def delete_user(self, user_id: str) -> int:
+        """Delete every refresh token of a user (account erasure)."""
+        return self._store.delete_user(user_id)
+
     def purge(self) -> int:
         return self._store.purge(now=self._clock.now())
 

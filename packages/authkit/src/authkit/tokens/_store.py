@@ -69,6 +69,10 @@ class RefreshTokenStore(Protocol):
         """Revoke every family of each user in one transaction (bulk deactivation)."""
         ...
 
+    def delete_user(self, user_id: str) -> int:
+        """Delete every token row of a user (account erasure), revoked or not."""
+        ...
+
     def purge(self, *, now: datetime) -> int:
         """Delete rows that can never be used again (expired or revoked)."""
         ...

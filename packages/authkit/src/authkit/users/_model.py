@@ -23,6 +23,9 @@ class User:
     last_login_at: datetime | None
     password_hash: str = field(repr=False)
     password_changed_at: datetime | None = None
+    email_verified: bool = False
+    """Whether the owner proved they receive mail at ``email`` (a followed link)."""
+    email_verified_at: datetime | None = None
 
     @property
     def is_admin(self) -> bool:

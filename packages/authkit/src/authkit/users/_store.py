@@ -31,6 +31,36 @@ class UserStore(Protocol):
 
     def count_active(self) -> int: ...
 
+    # -- email ownership and erasure (authkit.account) ---------------------------------
+
+    def mark_email_verified(self, user_id: str, *, email: str, at: datetime) -> User | None:
+        """Set ``email_verified`` if the account's email is still ``email`` (canonically).
+
+        None when the user is gone or the email changed since: the check and the
+        write are one step, so a verification link cannot verify a newer address.
+        """
+        ...
+
+    def change_email(
+        self, user_id: str, *, old_email: str, new_email: str, at: datetime
+    ) -> User | None:
+        """Replace the email (verified, at ``at``) if it is still ``old_email``.
+
+        Uniqueness, including the look-alike (UTS #39 skeleton) check registration
+        makes, is tested again in the same transaction: ``Conflict`` when taken.
+        None when the user is gone or the email changed since.
+        """
+        ...
+
+    def delete(self, user_id: str) -> bool:
+        """Delete the user and everything stored under it (roles, tokens, MFA).
+
+        Refused with ``Conflict`` (reason ``last_admin``) when it would leave no
+        active admin; the check and the delete are one atomic step. False for an
+        unknown id.
+        """
+        ...
+
     def ping(self) -> None:
         """Raise if the backing database cannot answer."""
         ...

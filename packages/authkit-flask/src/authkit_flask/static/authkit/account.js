@@ -1,5 +1,7 @@
-// /account: the profile, a password change, and TOTP enrolment (QR code drawn on
-// the server as SVG, the secret as text, recovery codes shown once) or removal.
+// /account: the profile, a password change, the email address (a new verification
+// link, a change confirmed from the new address), TOTP enrolment (QR code drawn on
+// the server as SVG, the secret as text, recovery codes shown once) or removal,
+// and deleting the account.
 import {
   busy,
   checkRequired,
@@ -19,6 +21,9 @@ const passwordForm = $("password-form");
 const setupForm = $("setup-form");
 const enableForm = $("enable-form");
 const disableForm = $("disable-form");
+const emailForm = $("email-form");
+const verifyRequestForm = $("verify-request-form");
+const deleteForm = $("delete-form");
 const panels = { off: $("mfa-off"), enrol: $("mfa-enrol"), codes: $("mfa-codes"), on: $("mfa-on") };
 
 function showPanel(name) {
@@ -41,6 +46,7 @@ function showUser(user) {
     roles: user.roles.join(", ") || "—",
     created_at: formatDate(user.created_at),
     mfa_enabled: user.mfa_enabled ? "On" : "Off",
+    email_verified: user.email_verified ? "Yes" : "Not yet",
   };
   for (const element of document.querySelectorAll("[data-user]")) {
     element.textContent = values[element.dataset.user] ?? "";
@@ -49,6 +55,7 @@ function showUser(user) {
     input.value = user[input.dataset.userValue] ?? "";
   }
   showPanel(user.mfa_enabled ? "on" : "off");
+  $("verify-request").hidden = Boolean(user.email_verified);
 }
 
 async function load() {
@@ -96,6 +103,88 @@ passwordForm.addEventListener("submit", async (event) => {
     handleThrottle(passwordForm, button, result);
   } else {
     showProblem(passwordForm, result, { passwordField: "new_password" });
+  }
+});
+
+verifyRequestForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(verifyRequestForm);
+  flash($("email-done"), "");
+  const button = $("verify-request-submit");
+  const result = await busy(button, () => api("/auth/email/verify/request", { method: "POST" }));
+  if (result.ok) {
+    flash($("email-done"), "A new verification link is on its way to your email address.");
+  } else if (result.data?.code === "too_many_attempts") {
+    handleThrottle(verifyRequestForm, button, result);
+  } else {
+    showProblem(verifyRequestForm, result);
+  }
+});
+
+emailForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(emailForm);
+  flash($("email-done"), "");
+  if (!checkRequired(emailForm)) return;
+  const fields = emailForm.elements;
+  const newEmail = fields.new_email.value.trim();
+  const button = $("email-submit");
+  const result = await busy(button, () =>
+    api("/auth/email/change", {
+      method: "POST",
+      body: { password: fields.password.value, new_email: newEmail },
+    }),
+  );
+  const code = result.data?.code;
+  if (result.ok) {
+    emailForm.reset();
+    flash(
+      $("email-done"),
+      `We sent a confirmation link to ${newEmail}. Your email changes once you open it.`,
+    );
+  } else if (code === "invalid_credentials") {
+    showFieldErrors(emailForm, "password", ["The password is incorrect."]);
+    showFormError(emailForm, "Correct the highlighted fields.");
+    fields.password.focus();
+  } else if (code === "conflict") {
+    showFieldErrors(emailForm, "new_email", ["This email address is already in use."]);
+    showFormError(emailForm, "Correct the highlighted fields.");
+    fields.new_email.focus();
+  } else if (code === "too_many_attempts") {
+    handleThrottle(emailForm, button, result);
+  } else {
+    showProblem(emailForm, result);
+  }
+});
+
+deleteForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(deleteForm);
+  if (!checkRequired(deleteForm)) return;
+  const fields = deleteForm.elements;
+  if (fields.confirm.value.trim() !== "DELETE") {
+    showFieldErrors(deleteForm, "confirm", ["Type DELETE, in capitals, to confirm."]);
+    showFormError(deleteForm, "Correct the highlighted fields.");
+    fields.confirm.focus();
+    return;
+  }
+  const button = $("delete-submit");
+  const result = await busy(button, () =>
+    api("/auth/me", { method: "DELETE", body: { password: fields.password.value } }),
+  );
+  const code = result.data?.code;
+  if (result.ok) {
+    deleteForm.reset();
+    await signOut();
+    location.assign("/login?reason=account-deleted");
+  } else if (code === "invalid_credentials") {
+    showFieldErrors(deleteForm, "password", ["The password is incorrect."]);
+    showFormError(deleteForm, "Correct the highlighted fields.");
+    fields.password.focus();
+  } else if (code === "too_many_attempts") {
+    handleThrottle(deleteForm, button, result);
+  } else {
+    showProblem(deleteForm, result);
   }
 });
 

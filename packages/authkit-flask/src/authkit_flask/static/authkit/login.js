@@ -10,7 +10,7 @@ import {
   showFormError,
   showProblem,
 } from "./forms.js";
-import { enrolmentOnly, nextPath, ready, signIn } from "./session.js";
+import { api, enrolmentOnly, nextPath, ready, signIn } from "./session.js";
 
 const form = document.getElementById("login-form");
 const submit = document.getElementById("login-submit");
@@ -25,7 +25,17 @@ const home = document.body.dataset.authkitHome || "/";
 const NOTICES = {
   "mfa-enabled": "Two-factor authentication is on. Sign in again with a code from your app.",
   "session-ended": "Your session has ended. Sign in again.",
+  "password-reset": "Your password was changed. Sign in with the new one.",
+  "account-deleted": "Your account was deleted. Goodbye!",
+  "check-email":
+    "Your account was created. Open the link we sent to your email address to verify it, then sign in.",
 };
+
+// The same words whether or not an account uses the address: the answer must not
+// tell anyone which addresses have accounts.
+const FORGOT_SENT =
+  "If an account uses this address, a link to choose a new password is on its way. " +
+  "It works once and expires soon; check your spam folder if it does not arrive.";
 
 function say(message) {
   notice.textContent = message;
@@ -94,6 +104,45 @@ form.addEventListener("submit", async (event) => {
     showProblem(form, result);
   }
 });
+
+const forgotToggle = document.getElementById("forgot-toggle");
+const forgotSection = document.getElementById("forgot-section");
+const forgotForm = document.getElementById("forgot-form");
+const forgotSubmit = document.getElementById("forgot-submit");
+const forgotDone = document.getElementById("forgot-done");
+
+function showForgot(open) {
+  forgotSection.hidden = !open;
+  forgotToggle.setAttribute("aria-expanded", String(open));
+  if (!open) return;
+  const typed = form.elements.username.value.trim();
+  if (typed.includes("@") && !forgotForm.elements.email.value) forgotForm.elements.email.value = typed;
+  forgotForm.elements.email.focus();
+}
+
+forgotToggle.addEventListener("click", () => showForgot(forgotSection.hidden));
+
+forgotForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  clearErrors(forgotForm);
+  forgotDone.hidden = true;
+  if (!checkRequired(forgotForm)) return;
+  const email = forgotForm.elements.email.value.trim();
+  const result = await busy(forgotSubmit, () =>
+    api("/auth/password/forgot", { method: "POST", body: { email } }),
+  );
+  if (result.ok) {
+    forgotDone.textContent = FORGOT_SENT;
+    forgotDone.hidden = false;
+  } else if (result.data?.code === "too_many_attempts") {
+    showFormError(forgotForm, problemMessage(result));
+    holdButton(forgotSubmit, retryAfter(result));
+  } else {
+    showProblem(forgotForm, result);
+  }
+});
+
+if (location.hash === "#forgot") showForgot(true);
 
 const reason = new URLSearchParams(location.search).get("reason");
 if (reason && NOTICES[reason]) say(NOTICES[reason]);

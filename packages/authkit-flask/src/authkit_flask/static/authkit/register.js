@@ -30,6 +30,7 @@ form.addEventListener("submit", async (event) => {
   if (result.ok) {
     const signedIn = await signIn({ username: body.username, password: body.password });
     if (signedIn.ok) location.assign(enrolmentOnly() ? "/account" : nextPath(home));
+    else if (signedIn.data?.code === "email_unverified") location.assign("/login?reason=check-email");
     else location.assign("/login");
     return;
   }

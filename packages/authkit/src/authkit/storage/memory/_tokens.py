@@ -72,6 +72,13 @@ class MemoryRefreshTokenStore:
         with self._lock:
             return self._revoke(lambda r: r.user_id in wanted, now)
 
+    def delete_user(self, user_id: str) -> int:
+        with self._lock:
+            dead = [h for h, r in self._by_hash.items() if r.user_id == user_id]
+            for h in dead:
+                del self._by_hash[h]
+            return len(dead)
+
     def purge(self, *, now: datetime) -> int:
         with self._lock:
             dead = [

@@ -73,6 +73,42 @@ class MemoryUserStore(MemoryUserAdmin):
                 self._users[user_id], password_hash=password_hash, password_changed_at=at
             )
 
+    def mark_email_verified(self, user_id: str, *, email: str, at: datetime) -> User | None:
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or canonical(user.email) != canonical(email):
+                return None
+            return self._put(dataclasses.replace(user, email_verified=True, email_verified_at=at))
+
+    def change_email(
+        self, user_id: str, *, old_email: str, new_email: str, at: datetime
+    ) -> User | None:
+        key = canonical(new_email)
+        skeleton = skeleton_digest(new_email) if needs_confusable_check(new_email) else None
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None or canonical(user.email) != canonical(old_email):
+                return None
+            others = [u for u in self._users.values() if u.id != user_id]
+            if any(key in (canonical(u.username), canonical(u.email)) for u in others):
+                raise Conflict("The username or email is already registered.")
+            if skeleton is not None and any(skeleton_digest(u.email) == skeleton for u in others):
+                raise confusable_email_conflict()
+            return self._put(
+                dataclasses.replace(
+                    user, email=new_email, email_verified=True, email_verified_at=at
+                )
+            )
+
+    def delete(self, user_id: str) -> bool:
+        with self._lock:
+            user = self._users.get(user_id)
+            if user is None:
+                return False
+            self._keep_an_admin(leaving={user_id})
+            del self._users[user_id]
+            return True
+
     def count_active(self) -> int:
         return sum(1 for u in self._users.values() if u.is_active)
 

@@ -39,6 +39,8 @@ def user_from_row(row: Any, roles: tuple[str, ...]) -> User:
         password_changed_at=(
             utc(row["password_changed_at"]) if row["password_changed_at"] else None
         ),
+        email_verified=bool(row["email_verified"]),
+        email_verified_at=utc(row["email_verified_at"]) if row["email_verified_at"] else None,
     )
 
 

@@ -53,6 +53,9 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("last_login_at", DateTime(timezone=True), nullable=True),
     Column("password_changed_at", DateTime(timezone=True), nullable=True),
+    # Set when the owner follows a verification or email-change link (0005).
+    Column("email_verified", Boolean, nullable=False, server_default=false()),
+    Column("email_verified_at", DateTime(timezone=True), nullable=True),
     Index("ix_authkit_users_created_at_id", "created_at", "id"),
     Index("ix_authkit_users_is_active_created_at_id", "is_active", "created_at", "id"),
     # Substring search (``?q=``) on PostgreSQL: trigram GIN indexes serve
@@ -131,8 +134,29 @@ recovery_codes = Table(
 )
 """``authkit_recovery_codes``: salted hashes of single-use MFA recovery codes."""
 
+action_tokens = Table(
+    "authkit_action_tokens",
+    metadata,
+    # SHA-256 of the emailed token: the token itself is never stored.
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "user_id",
+        String(36),
+        ForeignKey("authkit_users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("purpose", String(32), nullable=False),
+    # HMAC of the state the token acts on (password hash, email): see authkit.account.
+    Column("binding", String(64), nullable=False),
+    Column("new_email", String(320), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
+)
+
 __all__ = [
     "NAMING_CONVENTION",
+    "action_tokens",
     "metadata",
     "recovery_codes",
     "refresh_tokens",

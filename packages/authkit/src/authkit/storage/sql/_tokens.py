@@ -115,6 +115,11 @@ class SqlRefreshTokenStore:
             )
             return int(result.rowcount)
 
+    def delete_user(self, user_id: str) -> int:
+        with self._engine.begin() as conn:
+            result = conn.execute(delete(refresh_tokens).where(refresh_tokens.c.user_id == user_id))
+            return int(result.rowcount)
+
     def purge(self, *, now: datetime) -> int:
         t = refresh_tokens.c
         with self._engine.begin() as conn:

@@ -108,7 +108,7 @@ class SqlUserAdmin:
 
     def set_active(self, user_id: str, active: bool) -> User | None:
         with self._engine.begin() as conn:
-            _serialise_changes(conn)
+            serialise_changes(conn)
             current = conn.execute(
                 select(users.c.is_active).where(users.c.id == user_id)
             ).scalar_one_or_none()
@@ -116,19 +116,19 @@ class SqlUserAdmin:
                 return None
             if bool(current) != active:
                 if not active:
-                    _keep_an_admin(conn, leaving={user_id})
+                    keep_an_admin(conn, leaving={user_id})
                 conn.execute(update(users).where(users.c.id == user_id).values(is_active=active))
             return self._load(conn, user_id)
 
     def set_roles(self, user_id: str, roles: Iterable[str]) -> User | None:
         wanted = sorted(set(roles))
         with self._engine.begin() as conn:
-            _serialise_changes(conn)
+            serialise_changes(conn)
             user = self._load(conn, user_id)
             if user is None:
                 return None
             if user.is_active and user.is_admin and ADMIN not in wanted:
-                _keep_an_admin(conn, leaving={user_id})
+                keep_an_admin(conn, leaving={user_id})
             if list(user.roles) != wanted:
                 conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id))
                 if wanted:
@@ -140,7 +140,7 @@ class SqlUserAdmin:
     def bulk_set_active(self, ids: Sequence[str], active: bool) -> BulkResult:
         distinct = tuple(dict.fromkeys(ids))
         with self._engine.begin() as conn:
-            _serialise_changes(conn)
+            serialise_changes(conn)
             current = {
                 row.id: bool(row.is_active)
                 for row in conn.execute(
@@ -150,7 +150,7 @@ class SqlUserAdmin:
             result, to_change = classify(distinct, current=current, active=active)
             if to_change:
                 if not active:
-                    _keep_an_admin(conn, leaving=set(to_change))
+                    keep_an_admin(conn, leaving=set(to_change))
                 conn.execute(
                     update(users).where(users.c.id.in_(to_change)).values(is_active=active)
                 )
@@ -223,7 +223,7 @@ def _page_ids(
     return ids.order_by(users.c.created_at.desc(), users.c.id.desc()).offset(after)
 
 
-def _serialise_changes(conn: Connection) -> None:
+def serialise_changes(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADMIN_CHANGES_LOCK})
 
@@ -238,11 +238,17 @@ def _active_admins(conn: Connection) -> set[str]:
     )
 
 
-def _keep_an_admin(conn: Connection, *, leaving: set[str]) -> None:
+def keep_an_admin(conn: Connection, *, leaving: set[str]) -> None:
     """Raise if losing ``leaving`` empties a non-empty set of active admins."""
     admins = _active_admins(conn)
     if admins & leaving and not admins - leaving:
         raise last_admin_conflict()
 
 
-__all__ = ["ADMIN_CHANGES_LOCK", "ROLE_FIRST_LIMIT", "SqlUserAdmin"]
+__all__ = [
+    "ADMIN_CHANGES_LOCK",
+    "ROLE_FIRST_LIMIT",
+    "SqlUserAdmin",
+    "keep_an_admin",
+    "serialise_changes",
+]

@@ -5,14 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, func, insert, or_, select, text, update
+from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
 from authkit.storage.sql._engine import read_only
 from authkit.storage.sql._rows import load_roles, user_from_row
-from authkit.storage.sql._tables import user_roles, users
-from authkit.storage.sql._user_admin import SqlUserAdmin
+from authkit.storage.sql._tables import (
+    action_tokens,
+    recovery_codes,
+    refresh_tokens,
+    user_roles,
+    users,
+)
+from authkit.storage.sql._user_admin import SqlUserAdmin, keep_an_admin, serialise_changes
 from authkit.users._model import NewUser, User, canonical
 from authkit.users._unicode import (
     confusable_email_conflict,
@@ -109,6 +115,69 @@ class SqlUserStore(SqlUserAdmin):
                 .where(users.c.id == user_id)
                 .values(password_hash=password_hash, password_changed_at=at)
             )
+
+    def mark_email_verified(self, user_id: str, *, email: str, at: datetime) -> User | None:
+        with self._engine.begin() as conn:
+            done = conn.execute(
+                update(users)
+                .where(and_(users.c.id == user_id, users.c.email_canonical == canonical(email)))
+                .values(email_verified=True, email_verified_at=at)
+            )
+            return self._load(conn, user_id) if done.rowcount == 1 else None
+
+    def change_email(
+        self, user_id: str, *, old_email: str, new_email: str, at: datetime
+    ) -> User | None:
+        key = canonical(new_email)
+        try:
+            with self._engine.begin() as conn:
+                taken = conn.execute(
+                    select(users.c.id).where(
+                        users.c.id != user_id,
+                        or_(users.c.username_canonical == key, users.c.email_canonical == key),
+                    )
+                ).first()
+                if taken is not None:
+                    raise Conflict("The username or email is already registered.")
+                digest = skeleton_digest(new_email)
+                if (
+                    needs_confusable_check(new_email)
+                    and conn.execute(
+                        select(users.c.id).where(
+                            users.c.id != user_id, users.c.email_skeleton == digest
+                        )
+                    ).first()
+                ):
+                    raise confusable_email_conflict()
+                done = conn.execute(
+                    update(users)
+                    .where(
+                        and_(users.c.id == user_id, users.c.email_canonical == canonical(old_email))
+                    )
+                    .values(
+                        email=new_email,
+                        email_canonical=key,
+                        email_skeleton=digest,
+                        email_verified=True,
+                        email_verified_at=at,
+                    )
+                )
+                return self._load(conn, user_id) if done.rowcount == 1 else None
+        except IntegrityError as exc:  # a concurrent registration took it first
+            raise Conflict("The username or email is already registered.") from exc
+
+    def delete(self, user_id: str) -> bool:
+        with self._engine.begin() as conn:
+            serialise_changes(conn)
+            if conn.execute(select(users.c.id).where(users.c.id == user_id)).first() is None:
+                return False
+            keep_an_admin(conn, leaving={user_id})
+            # The foreign keys cascade too; deleting explicitly keeps a database
+            # without enforced foreign keys from keeping orphans.
+            for table in (action_tokens, recovery_codes, refresh_tokens, user_roles):
+                conn.execute(delete(table).where(table.c.user_id == user_id))
+            conn.execute(delete(users).where(users.c.id == user_id))
+            return True
 
     def count_active(self) -> int:
         with read_only(self._engine) as conn:
