@@ -84,14 +84,19 @@ def _mail_kind(kind: str) -> str:
 
 
 def record_mail_sent(kind: str) -> None:
-    """The ``on_sent`` hook of :class:`authkit.mail.MailDispatcher` (``on_mail_sent`` of
-    ``authkit.build``): counts ``authkit_mail_sent_total{kind}``."""
+    """Count a sent mail in ``authkit_mail_sent_total{kind}``.
+
+    The ``on_sent`` hook of `authkit.mail.MailDispatcher` (``on_mail_sent`` of
+    ``authkit.build``).
+    """
     MAIL_SENT.labels(kind=_mail_kind(kind)).inc()
 
 
 def record_mail_failure(kind: str, error: BaseException) -> None:
-    """The ``on_failure`` hook of :class:`authkit.mail.MailDispatcher` (``on_mail_failure``
-    of ``authkit.build``): counts ``authkit_mail_failures_total{kind}``.
+    """Count a failed mail in ``authkit_mail_failures_total{kind}``.
+
+    The ``on_failure`` hook of `authkit.mail.MailDispatcher` (``on_mail_failure``
+    of ``authkit.build``).
 
     The dispatcher has already logged the failure (without address or link); this only
     counts it, so an alert can fire on the rate of failed mail.

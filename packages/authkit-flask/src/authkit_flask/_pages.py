@@ -1,5 +1,7 @@
-"""The generic browser pages: sign-in, registration, account, the admin console, and
-the pages emailed links open (``/reset-password``, ``/verify-email``, ``/confirm-email``).
+"""The generic browser pages, and the pages that emailed links open.
+
+Sign-in, registration, account and the admin console; ``/reset-password``,
+``/verify-email`` and ``/confirm-email`` for the links.
 
 Jinja templates under ``templates/authkit/`` and small ES modules under
 ``static/authkit/`` (served at ``/static/authkit/``): no build step, nothing from
