@@ -9,8 +9,11 @@ from authkit.account._records import ActionPurpose
 from authkit.errors import ConfigurationError
 
 RESET_PASSWORD_PATH = "/reset-password"  # noqa: S105 - a page path
+"""Page that password-reset links open (the token rides in the URL fragment)."""
 VERIFY_EMAIL_PATH = "/verify-email"
+"""Page that email-verification links open."""
 CONFIRM_EMAIL_PATH = "/confirm-email"
+"""Page that email-change confirmation links open."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -43,14 +43,23 @@ from authkit.users._reauth import GuessThrottle, reauthenticate
 from authkit.users._store import UserStore
 
 VERIFY_REQUEST_EVENT = "email.verify_request"
+"""Audit event: a signed-in user asked for a new verification link."""
 VERIFY_EVENT = "email.verify"
+"""Audit event: a verification link was redeemed (or refused)."""
 FORGOT_EVENT = "password.forgot"
+"""Audit event: a forgot-password request; its actor is the pseudonym of the email as typed."""
 RESET_LINK_EVENT = "password.reset_link"
+"""Audit event, from the mail worker: a reset link was sent, or skipped (unknown or disabled)."""
 RESET_EVENT = "password.reset"
+"""Audit event: a password was reset through an emailed link."""
 CHANGE_REQUEST_EVENT = "email.change_request"
+"""Audit event: a signed-in user asked to change their email (password checked)."""
 CHANGE_EVENT = "email.change"
+"""Audit event: an email change was confirmed from the new address."""
 DELETE_EVENT = "account.delete"
+"""Audit event: a user deleted their own account; later events keep only its pseudonym."""
 ADMIN_DELETE_EVENT = "admin.user.delete"
+"""Audit event: an administrator deleted an account."""
 
 _MAX_TYPED_EMAIL = 320
 
@@ -76,6 +85,13 @@ class MfaEraser(Protocol):
 
 
 class AccountService:
+    """Account recovery and email flows: verify, forgot and reset, email change, deletion.
+
+    Every flow is audited with pseudonyms only. Links are one-time action tokens,
+    hashed at rest and bound to the state they guard; mail goes through the
+    background dispatcher, so no request waits on, or reveals, a send.
+    """
+
     def __init__(
         self,
         *,

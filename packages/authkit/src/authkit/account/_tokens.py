@@ -32,11 +32,14 @@ _MAX_TOKEN_CHARS = 128
 
 @dataclass(frozen=True, kw_only=True)
 class IssuedActionToken:
+    """A freshly issued link token: the secret to mail (never stored) and its stored record."""
+
     token: str = field(repr=False)
     record: ActionTokenRecord
 
 
 def hash_action_token(token: str) -> str:
+    """The SHA-256 hex digest under which a link token is stored and looked up."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 

@@ -9,6 +9,8 @@ from authkit.account._records import ActionPurpose, ActionTokenRecord
 
 
 class MemoryActionTokenStore:
+    """Emailed link tokens in process memory, redeemed under a lock (tests, one process)."""
+
     def __init__(self) -> None:
         self._by_hash: dict[str, ActionTokenRecord] = {}
         self._lock = threading.Lock()

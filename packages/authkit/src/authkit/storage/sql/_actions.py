@@ -14,6 +14,8 @@ from authkit.storage.sql._tables import action_tokens
 
 
 class SqlActionTokenStore:
+    """Emailed link tokens in SQL: redeemed by one conditional DELETE, so exactly once."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 

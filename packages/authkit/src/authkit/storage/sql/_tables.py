@@ -153,6 +153,7 @@ action_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
+"""``authkit_action_tokens``: emailed one-time links, stored only as SHA-256 hashes."""
 
 __all__ = [
     "NAMING_CONVENTION",
