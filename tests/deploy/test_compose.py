@@ -30,6 +30,10 @@ from pydantic import SecretStr
 
 from flight_app.settings import Settings, SettingsError, env_var_name, load_settings
 
+# run_path, not run_module: another test may already have imported the module, and
+# run_module warns then (an error under filterwarnings = error).
+_GUNICORN_CONF = str(importlib.util.find_spec("flight_app.gunicorn_conf").origin)  # type: ignore[union-attr]
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "compose.yaml"
 DOCKERFILE = ROOT / "Dockerfile"
@@ -285,7 +289,7 @@ def test_stop_grace_period_outlasts_gunicorn_graceful_timeout(
 ) -> None:
     load, _, _ = load_compose
     load("app")  # the compose environment, as gunicorn's master would see it
-    conf = runpy.run_module("flight_app.gunicorn_conf")
+    conf = runpy.run_path(_GUNICORN_CONF)
     assert conf["bind"] == "0.0.0.0:8000"
     grace = _seconds(SERVICES["app"]["stop_grace_period"])
     assert grace >= conf["graceful_timeout"] + 5, "docker would SIGKILL a graceful stop"

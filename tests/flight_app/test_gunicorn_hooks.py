@@ -8,16 +8,21 @@ instead of 0 (found by tests/e2e/test_serve_tail.py, Ctrl+C to the process group
 
 from __future__ import annotations
 
+import importlib.util
 import runpy
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
+# run_path, not run_module: another test may already have imported the module, and
+# run_module warns then (an error under filterwarnings = error).
+_GUNICORN_CONF = str(importlib.util.find_spec("flight_app.gunicorn_conf").origin)  # type: ignore[union-attr]
+
 
 @pytest.fixture
 def conf(app_env: None) -> dict[str, Any]:
-    return runpy.run_module("flight_app.gunicorn_conf")
+    return runpy.run_path(_GUNICORN_CONF)
 
 
 def test_worker_int_on_a_worker_still_booting_does_nothing(conf: dict[str, Any]) -> None:
