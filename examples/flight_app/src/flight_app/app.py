@@ -11,7 +11,13 @@ from flask import Flask
 from authkit_flask import AuthKit, current_trace_id
 from flight_app.components import Components, build_components
 from flight_app.flights_setup import build_flight_search, install_flights, shutdown_flights
-from flight_app.live_setup import build_live, install_live, log_sources, shutdown_live
+from flight_app.live_setup import (
+    build_live,
+    install_live,
+    log_sources,
+    redis_readiness_check,
+    shutdown_live,
+)
 from flight_app.logging_setup import configure_logging
 from flight_app.pages import install_pages
 from flight_app.settings import Settings, load_settings
@@ -42,6 +48,9 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         ),
         log_sources=log_sources(settings),
         live_updates=live.updates,
+        readiness_checks=(
+            {"redis": redis_readiness_check(settings.redis_url)} if settings.redis_url else None
+        ),
     )
     install_pages(app)  # the search page at /; authkit's pages come with AuthKit
     return app

@@ -14,9 +14,11 @@ admin connects (the publisher on the first event) and are daemon threads that
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from flask import Flask
 
 from authkit.audit import AuditLogger
@@ -65,6 +67,21 @@ def build_live(settings: Settings, audit: AuditLogger) -> LiveWiring:
     return LiveWiring(updates=updates, audit=audit, publisher=publisher)
 
 
+def redis_readiness_check(url: str, *, timeout: float = 1.0) -> Callable[[], None]:
+    """A readiness check (``/health/ready``'s ``redis``) that pings ``redis_url``.
+
+    One client per worker, made on first use, with connect and read timeouts so a
+    hung server fails the probe instead of holding its thread.
+    """
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+
+    def check() -> None:
+        if not client.ping():
+            raise ConnectionError("redis did not answer the ping")
+
+    return check
+
+
 def install_live(app: Flask, wiring: LiveWiring) -> None:
     app.extensions[EXTENSION_KEY] = wiring
 
@@ -84,5 +101,6 @@ __all__ = [
     "install_live",
     "log_sources",
     "max_live_clients",
+    "redis_readiness_check",
     "shutdown_live",
 ]
