@@ -616,9 +616,15 @@ def test_redis_hangs_then_stops_then_returns(cluster: Cluster) -> None:
             status, checks = readiness(base)
             assert status == 503
             assert checks == {"database": "ok", "ratelimit": "unavailable", "redis": "unavailable"}
-        # Refreshing needs no Redis either.
+        # Refreshing and signing out need no Redis either.
         assert signer.rotate(pair[1], recorder).status == 200
         assert signer.me(pair[0], recorder).status == 200
+        leaving = users[3]
+        answer, _ = call(
+            pair[0], recorder, "logout", "POST", "/auth/logout",
+            json={"refresh_token": leaving.refresh}, headers=leaving.headers,
+        )  # fmt: skip
+        assert answer.status == 204, answer
 
         # Redis returns on the same port: no restart of the app.
         cluster.redis.start()
