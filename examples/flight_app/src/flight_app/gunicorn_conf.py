@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 from typing import Any
 
@@ -49,7 +50,8 @@ def post_fork(server: Any, worker: Any) -> None:
     crash, clients of a 2x2 deployment hung past 5 s (the fault suite's
     SIGKILL test). ``post_worker_init`` binds them when the worker can answer.
     """
-    if worker.cfg.reuse_port and worker.sockets:
+    # Without SO_REUSEPORT gunicorn hands every worker the master's shared sockets.
+    if worker.cfg.reuse_port and hasattr(socket, "SO_REUSEPORT") and worker.sockets:
         for listener in worker.sockets:
             listener.close()
         worker.sockets = []
