@@ -9,6 +9,7 @@ that cannot serve now, so adapters answer 503; other errors keep their type.
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -57,13 +58,21 @@ def silent_server() -> Iterator[int]:
     listener.close()
 
 
-def test_a_refused_connection_is_service_unavailable() -> None:
+def test_a_refused_connection_is_service_unavailable(caplog: pytest.LogCaptureFixture) -> None:
     engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/none")
     try:
-        with pytest.raises(ServiceUnavailable) as raised, engine.connect():
+        with (
+            caplog.at_level(logging.WARNING, "authkit.storage"),
+            pytest.raises(ServiceUnavailable) as raised,
+            engine.connect(),
+        ):
             pass
         assert raised.value.code == "service_unavailable"
         assert "127.0.0.1" not in raised.value.message  # nothing of the URL in the message
+        # Operators see it in the log, by the driver's error class, without the URL.
+        logged = [r for r in caplog.records if r.getMessage() == "database unavailable"]
+        assert [r.__dict__["error"] for r in logged] == ["OperationalError"]
+        assert "127.0.0.1" not in caplog.text
     finally:
         engine.dispose()
 

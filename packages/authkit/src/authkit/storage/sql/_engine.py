@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sqlalchemy.engine import ExceptionContext
 from authkit.errors import ServiceUnavailable
 
 _READ_ONLY = "authkit_read_only"
+_log = logging.getLogger("authkit.storage")
 
 _UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 """SQLSTATE prefixes of a database that cannot serve now (PostgreSQL appendix A):
@@ -91,6 +93,11 @@ def _unavailable_as_typed_error(engine: Engine) -> None:
     @event.listens_for(engine, "handle_error")
     def _translate(context: ExceptionContext) -> None:
         if not context.is_pre_ping and _is_unavailable(context):
+            # The driver's class only: its message may name the host and user.
+            _log.warning(
+                "database unavailable",
+                extra={"error": type(context.original_exception).__name__},
+            )
             raise ServiceUnavailable("The database is unavailable.") from (
                 context.sqlalchemy_exception or context.original_exception
             )
