@@ -103,10 +103,21 @@ def test_a_hung_database_times_out_instead_of_hanging(
     assert time.monotonic() - started < 4
 
 
-def test_other_database_errors_keep_their_type(sqlite_url: str) -> None:
+def test_sqlite_errors_keep_their_type(sqlite_url: str) -> None:
+    """SQLite has no server to be down: its errors say what is wrong with the file."""
     engine = create_engine(sqlite_url)
     try:
         with pytest.raises(sa_exc.OperationalError), engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_other_postgres_errors_keep_their_type(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        with pytest.raises(sa_exc.ProgrammingError), engine.connect() as conn:
             conn.execute(text("SELECT * FROM no_such_table"))
     finally:
         engine.dispose()

@@ -66,7 +66,6 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
             else:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-        _unavailable_as_typed_error(engine)
         return engine
     # A pooled connection that died with the server (a restart, a failover) is
     # found by the ping on checkout and replaced, instead of failing a request.
@@ -81,13 +80,14 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
 
 def _unavailable_as_typed_error(engine: Engine) -> None:
-    """Raise ``ServiceUnavailable`` when the database cannot be reached, on ``engine``.
+    """Raise ``ServiceUnavailable`` when the database server cannot be reached.
 
-    A restart, a failover or a refused connection is the database's state, not a
+    A restart, a failover or a refused connection is the server's state, not a
     bug: callers get the core's typed error (an HTTP adapter answers 503) instead
     of a driver exception that would surface as a 500. Other errors (a constraint,
     a missing table) keep their SQLAlchemy type. The pool's own pre-ping is left
-    alone: it handles a dead connection by reconnecting.
+    alone: it handles a dead connection by reconnecting. Not for SQLite: a file
+    that cannot be opened is a configuration error, and its driver error says why.
     """
 
     @event.listens_for(engine, "handle_error")
