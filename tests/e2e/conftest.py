@@ -68,13 +68,15 @@ class _Servers:
         self.started: list[Server] = []
         self.logs: list[IO[bytes]] = []
 
-    def start(self, instance: Path | None = None, **settings: str) -> Server:
+    def start(
+        self, instance: Path | None = None, *, app_env: str = "test", **settings: str
+    ) -> Server:
         instance = instance or self.folder / "instance"
         port = free_port()
         env = {key: value for key, value in os.environ.items() if not key.startswith("FLIGHT_APP_")}
         env.update(
             {
-                "APP_ENV": "test",
+                "APP_ENV": app_env,
                 "FLIGHT_APP_INSTANCE_PATH": str(instance),
                 "FLIGHT_APP_HOST": "127.0.0.1",
                 "FLIGHT_APP_PORT": str(port),
@@ -104,7 +106,8 @@ class _Servers:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[StartServer]:
-    """Factory: ``start_server(instance=..., **FLIGHT_APP_overrides)``; all stopped after."""
+    """Factory: ``start_server(instance=..., app_env=..., **FLIGHT_APP_overrides)``; all
+    stopped after."""
     servers = _Servers(tmp_path)
     yield servers.start
     servers.stop_all()

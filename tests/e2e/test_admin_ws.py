@@ -25,7 +25,6 @@ from websockets.sync.client import ClientConnection, connect
 pytestmark = pytest.mark.e2e
 
 ADMIN_PASSWORD = "violet-harbour-7-lanterns"
-MAX_CONNECTIONS = 16
 
 
 @pytest.fixture(params=["file", pytest.param("redis", marks=pytest.mark.redis)])
@@ -75,23 +74,27 @@ def next_message(ws: ClientConnection, deadline: float) -> dict[str, Any]:
 
 @pytest.fixture
 def admin_sockets(server: Any) -> Iterator[dict[int, list[ClientConnection]]]:
-    """Admin sockets by serving worker pid, opened until both workers serve one."""
+    """Admin sockets by serving worker pid, opened until both workers serve one.
+
+    A worker listens only once its app is loaded, so the second one may still be
+    booting when the server first answers: keep trying for a while.
+    """
     token = sign_in(server, "admin", ADMIN_PASSWORD)
     by_worker: dict[int, list[ClientConnection]] = {}
+    deadline = time.monotonic() + 60
     with ExitStack() as stack:
-        for _ in range(MAX_CONNECTIONS):
+        while len(by_worker) < 2 and time.monotonic() < deadline:
             try:
                 ws = stack.enter_context(connect(ws_url(server, f"?access_token={token}")))
             except InvalidStatus as refused:  # that worker is at its socket cap: try again
                 status = refused.response.status_code
                 if status != 503:
                     raise
+                time.sleep(0.2)
                 continue
             ready = next_message(ws, time.monotonic() + 5)
             assert ready["type"] == "ready"
             by_worker.setdefault(ready["data"]["worker"], []).append(ws)
-            if len(by_worker) == 2:
-                break
         assert len(by_worker) == 2, f"every socket landed on one worker: {list(by_worker)}"
         yield by_worker
 

@@ -11,7 +11,12 @@ from flask import Flask
 from authkit_flask import AuthKit, current_trace_id
 from flight_app.components import Components, build_components
 from flight_app.flights_setup import build_flight_search, install_flights, shutdown_flights
-from flight_app.live_setup import build_live, install_live, log_sources, shutdown_live
+from flight_app.live_setup import (
+    build_live,
+    install_live,
+    log_sources,
+    shutdown_live,
+)
 from flight_app.logging_setup import configure_logging
 from flight_app.pages import install_pages
 from flight_app.readiness import close_checks, readiness_checks

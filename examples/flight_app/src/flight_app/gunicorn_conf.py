@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ graceful_timeout = 20
 keepalive = 5
 # SO_REUSEPORT lets the kernel spread new connections over the workers instead of
 # one gthread worker accepting most of them (long-lived WebSockets make that visible).
+# Each worker then has a listening socket of its own, bound only once its app is
+# loaded (see ``post_fork``).
 reuse_port = True
 accesslog = None  # the adapter writes one JSON access line per request, with trace_id
 errorlog = "-"
@@ -61,8 +64,41 @@ def when_ready(server: Any) -> None:
     print(f"flight-app is serving at http://{bind}", flush=True)
 
 
+def post_fork(server: Any, worker: Any) -> None:
+    """Close the worker's reuse-port sockets until its app is loaded.
+
+    With ``reuse_port`` gunicorn binds each worker's own listening socket right after
+    the fork, before the app is imported and built. The kernel then hands that
+    socket its share of new connections at once, and they wait out the whole boot
+    (seconds on a busy host), or are reset if the boot fails: after a worker
+    crash, clients of a 2x2 deployment hung past 5 s (the fault suite's
+    SIGKILL test). ``post_worker_init`` binds them when the worker can answer.
+    """
+    # Without SO_REUSEPORT gunicorn hands every worker the master's shared sockets.
+    if worker.cfg.reuse_port and hasattr(socket, "SO_REUSEPORT") and worker.sockets:
+        for listener in worker.sockets:
+            listener.close()
+        worker.sockets = []
+        worker.bind_after_load = True
+
+
+def _bind_after_load(worker: Any) -> None:
+    """The sockets ``post_fork`` held back, now that the app is loaded."""
+    if not getattr(worker, "bind_after_load", False):
+        return
+    from gunicorn import sock, util
+
+    worker.sockets = sock.create_sockets(worker.cfg, worker.log)
+    for listener in worker.sockets:
+        util.close_on_exec(listener)
+    worker.wait_fds = [*worker.sockets, worker.PIPE[0]]
+
+
 def post_worker_init(worker: Any) -> None:
-    """On SIGTERM, also close this worker's admin WebSockets (1001) and live threads.
+    """Bind the listening sockets, and on SIGTERM also close the admin WebSockets.
+
+    Binding: see ``post_fork``. SIGTERM: close this worker's admin WebSockets (1001)
+    and live threads.
 
     gunicorn waits up to ``graceful_timeout`` for open connections, and an admin
     WebSocket stays open until told otherwise; closing them at the signal lets the
@@ -71,6 +107,7 @@ def post_worker_init(worker: Any) -> None:
     """
     from flight_app.live_setup import shutdown_live  # in the worker: the master stays lean
 
+    _bind_after_load(worker)
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_term(signum: int, frame: Any) -> None:

@@ -31,9 +31,11 @@ which is what makes ``retry_after`` honest.
 Storage is chosen by a ``limits`` URI: ``memory://`` for one process, ``redis://``
 (or ``rediss://``, ``valkey://``) when several processes or hosts must share the
 counters. Redis connection options go in the URI query, for instance
-``redis://host:6379/0?socket_timeout=0.5&socket_connect_timeout=0.5`` so that a
-hung server cannot hang sign-ins. Errors of the storage itself propagate unchanged:
-throttling fails closed, and the caller decides how to answer (503, say).
+``redis://host:6379/0?socket_timeout=2``. Without them a Redis server gets
+:data:`REDIS_TIMEOUT_SECONDS` for each connect and each command, so a hung server
+cannot hang sign-ins (redis-py waits forever by default). Storage failures become
+``ServiceUnavailable``: throttling fails closed, and the caller decides how to
+answer (503, say).
 """
 
 from __future__ import annotations
@@ -58,6 +60,14 @@ from authkit.errors import AuthkitError, ConfigurationError, ServiceUnavailable,
 from authkit.users._model import canonical
 
 _KEY_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+
+REDIS_TIMEOUT_SECONDS = 0.5
+"""Default connect and command timeout of a Redis rate-limit storage, in seconds.
+
+A counter update takes well under a millisecond; half a second is generous, and
+with redis-py's three retries a hung server costs a sign-in about two seconds
+before the 503, not a thread held until the server comes back."""
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+unix", "valkey", "valkeys", "valkey+unix"})
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -171,8 +181,15 @@ class LoginThrottle:
                 "starting with a letter or digit."
             )
         scheme = urllib.parse.urlsplit(storage_uri).scheme
+        options: dict[str, float] = {}
+        if scheme in _REDIS_SCHEMES:
+            # Keyword defaults: redis-py lets options in the URI query win over them.
+            options = {
+                "socket_timeout": REDIS_TIMEOUT_SECONDS,
+                "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+            }
         try:
-            storage = storage_from_string(storage_uri)
+            storage = storage_from_string(storage_uri, **options)
         except (limits.errors.ConfigurationError, ValueError) as exc:
             # The URI may hold a password: name only its scheme.
             raise ConfigurationError(
@@ -423,4 +440,4 @@ def _seconds_until(reset_time: float) -> int:
     return max(1, math.floor(reset_time - time.time() + _TIMESTAMP_MARGIN) + 1)
 
 
-__all__ = ["DEFAULT_THROTTLE_RULES", "LoginThrottle", "ThrottleRules"]
+__all__ = ["DEFAULT_THROTTLE_RULES", "REDIS_TIMEOUT_SECONDS", "LoginThrottle", "ThrottleRules"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,8 +12,22 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy.engine import ExceptionContext
+
+from authkit.errors import ServiceUnavailable
 
 _READ_ONLY = "authkit_read_only"
+_log = logging.getLogger("authkit.storage")
+
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+"""SQLSTATE prefixes of a database that cannot serve now (PostgreSQL appendix A):
+class 08 connection exception, class 53 insufficient resources (too many
+connections, out of memory or disk), 57P operator intervention (an
+administrator's shutdown, a crash restart, "the database system is starting up")."""
+
+DEFAULT_POSTGRES_CONNECT_TIMEOUT = 5
+"""Seconds libpq waits to open a connection (``connect_timeout``), unless the URL
+sets one: without it, a database host that drops packets hangs the request."""
 
 
 def create_engine(url: str, **kwargs: Any) -> Engine:
@@ -52,8 +67,52 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    # A pooled connection that died with the server (a restart, a failover) is
+    # found by the ping on checkout and replaced, instead of failing a request.
     kwargs.setdefault("pool_pre_ping", True)
-    return sa_create_engine(url, **kwargs)
+    if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
+        kwargs.setdefault("connect_args", {}).setdefault(
+            "connect_timeout", DEFAULT_POSTGRES_CONNECT_TIMEOUT
+        )
+    engine = sa_create_engine(url, **kwargs)
+    _unavailable_as_typed_error(engine)
+    return engine
+
+
+def _unavailable_as_typed_error(engine: Engine) -> None:
+    """Raise ``ServiceUnavailable`` when the database server cannot be reached.
+
+    A restart, a failover or a refused connection is the server's state, not a
+    bug: callers get the core's typed error (an HTTP adapter answers 503) instead
+    of a driver exception that would surface as a 500. Other errors (a constraint,
+    a missing table) keep their SQLAlchemy type. The pool's own pre-ping is left
+    alone: it handles a dead connection by reconnecting. Not for SQLite: a file
+    that cannot be opened is a configuration error, and its driver error says why.
+    """
+
+    @event.listens_for(engine, "handle_error")
+    def _translate(context: ExceptionContext) -> None:
+        if not context.is_pre_ping and _is_unavailable(context):
+            # The driver's class only: its message may name the host and user.
+            _log.warning(
+                "database unavailable",
+                extra={"error": type(context.original_exception).__name__},
+            )
+            raise ServiceUnavailable("The database is unavailable.") from (
+                context.sqlalchemy_exception or context.original_exception
+            )
+
+
+def _is_unavailable(context: ExceptionContext) -> bool:
+    """Whether a DBAPI error means "the database cannot serve now" (see above).
+
+    A disconnect, a failure to connect at all (no connection existed yet), or a
+    SQLSTATE of the connection, resources or operator-intervention classes.
+    """
+    if context.is_disconnect or context.connection is None:
+        return True
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
 
 
 def private_sqlite_file(url: str) -> None:

@@ -1,0 +1,143 @@
+"""A database that cannot serve is ``ServiceUnavailable``, never a driver exception.
+
+Regression of the fault suite (``tests/e2e/test_faults.py``): while PostgreSQL
+restarted, requests failed with SQLAlchemy's ``OperationalError`` and the adapter
+answered 500 with the generic internal error. The engine now raises the core's
+typed error for a refused or lost connection and for the SQLSTATEs of a database
+that cannot serve now, so adapters answer 503; other errors keep their type.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+
+import authkit.storage.sql._engine as engine_module
+from authkit.errors import ServiceUnavailable
+from authkit.storage import create_engine, open_stores
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts TCP connections and never says a word (a hung server)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    listener.close()
+
+
+def test_a_refused_connection_is_service_unavailable(caplog: pytest.LogCaptureFixture) -> None:
+    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/none")
+    try:
+        with (
+            caplog.at_level(logging.WARNING, "authkit.storage"),
+            pytest.raises(ServiceUnavailable) as raised,
+            engine.connect(),
+        ):
+            pass
+        assert raised.value.code == "service_unavailable"
+        assert "127.0.0.1" not in raised.value.message  # nothing of the URL in the message
+        # Operators see it in the log, by the driver's error class, without the URL.
+        logged = [r for r in caplog.records if r.getMessage() == "database unavailable"]
+        assert [r.__dict__["error"] for r in logged] == ["OperationalError"]
+        assert "127.0.0.1" not in caplog.text
+    finally:
+        engine.dispose()
+
+
+def test_a_store_call_on_a_database_that_is_down_is_service_unavailable() -> None:
+    stores = open_stores(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/none")
+    try:
+        with pytest.raises(ServiceUnavailable):
+            stores.users.get("someone")
+        with pytest.raises(ServiceUnavailable):
+            stores.ping()
+    finally:
+        stores.close()
+
+
+def test_a_hung_database_times_out_instead_of_hanging(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a URL ``connect_timeout`` the engine sets one (5 s; 1 s here)."""
+    monkeypatch.setattr(engine_module, "DEFAULT_POSTGRES_CONNECT_TIMEOUT", 1)
+    engine = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{silent_server}/none")
+    started = time.monotonic()
+    try:
+        with pytest.raises(ServiceUnavailable), engine.connect():
+            pass
+    finally:
+        engine.dispose()
+    assert time.monotonic() - started < 4
+
+
+def test_sqlite_errors_keep_their_type(sqlite_url: str) -> None:
+    """SQLite has no server to be down: its errors say what is wrong with the file."""
+    engine = create_engine(sqlite_url)
+    try:
+        with pytest.raises(sa_exc.OperationalError), engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_other_postgres_errors_keep_their_type(postgres_url: str) -> None:
+    engine = create_engine(postgres_url)
+    try:
+        with pytest.raises(sa_exc.ProgrammingError), engine.connect() as conn:
+            conn.execute(text("SELECT * FROM no_such_table"))
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_killed_connection_is_service_unavailable_and_the_pool_recovers(
+    postgres_url: str,
+) -> None:
+    """An administrator's termination (SQLSTATE 57P01, a disconnect) mid-session, as in
+    a restart; the next checkout gets a fresh connection (``pool_pre_ping``)."""
+    engine = create_engine(postgres_url, pool_size=2)
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            second_pid = second.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            first.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": second_pid})
+            with pytest.raises(ServiceUnavailable):
+                second.execute(text("SELECT 1"))
+        for _ in range(3):  # every pooled connection works again
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()
