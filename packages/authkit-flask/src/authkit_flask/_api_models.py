@@ -1,0 +1,185 @@
+"""Response models of the HTTP contract, for the OpenAPI document.
+
+The JSON answers are written by small renderers (``user_json``, ``token_response``
+and the views); these pydantic models describe them for ``/openapi.json``. Models
+of fixed objects forbid extra members (``additionalProperties: false``), so a
+member added to a renderer without its model fails the schemathesis run and the
+response tests, instead of drifting out of the document. Problem details stay
+open: RFC 9457 lets a problem carry extension members.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldError(BaseModel):
+    """One field's problem: ``loc``/``msg`` for validation, ``code``/``message`` (and the
+    rule's parameters) for each broken password rule of ``weak_password``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    loc: list[str | int] | None = None
+    msg: str | None = None
+    code: str | None = None
+    message: str | None = None
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, ``application/problem+json``.
+
+    ``type`` is ``urn:authkit:error:<code>``; ``errors`` lists field errors of 422
+    answers; ``retry_after`` (whole seconds, also the ``Retry-After`` header) comes
+    with 429 ``too_many_attempts`` and 503 answers. Other extension members may
+    appear (a ``reason`` on 409 ``conflict``, say).
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    type: str = Field(pattern=r"^urn:authkit:error:[a-z_]+$")
+    title: str
+    status: int = Field(ge=400, le=599)
+    detail: str
+    code: str
+    trace_id: str | None = None
+    errors: list[FieldError] | None = None
+    retry_after: int | None = Field(default=None, ge=1)
+
+
+class UserOut(_Closed):
+    """A user object: never a hash, secret or token."""
+
+    id: str
+    username: str
+    email: str
+    roles: list[str]
+    is_active: bool
+    mfa_enabled: bool
+    created_at: AwareDatetime
+    last_login_at: AwareDatetime | None
+
+
+class TokenPairOut(_Closed):
+    """The token pair; a sign-in's answer adds ``device_token`` for the next sign-in."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    refresh_token: str
+    refresh_expires_in: int
+    # Absent, never null, on a refresh: no ``default: null`` in the schema either.
+    device_token: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+
+
+class BrowserSessionOut(_Closed):
+    """A browser sign-in or refresh: the access token for page memory; the refresh
+    token went into the ``HttpOnly`` cookie, never into this body."""
+
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_in: int
+    refresh_expires_in: int
+    user: UserOut
+    mfa_enrolment_required: bool
+
+
+class PageMeta(_Closed):
+    page: int = Field(ge=1)
+    page_size: int = Field(ge=1)
+    total: int = Field(ge=0)
+    pages: int = Field(ge=0)
+
+
+class UserPageOut(_Closed):
+    items: list[UserOut]
+    meta: PageMeta
+
+
+class BulkResultOut(_Closed):
+    action: Literal["activate", "deactivate"]
+    requested: int = Field(ge=0)
+    updated: list[str]
+    unchanged: list[str]
+    not_found: list[str]
+
+
+class LogMeta(_Closed):
+    source: str
+    limit: int = Field(ge=1)
+    returned: int = Field(ge=0)
+
+
+class LogsOut(_Closed):
+    """Log events, oldest first; a line that is not JSON is ``{raw, parse_error: true}``."""
+
+    items: list[dict[str, Any]]
+    meta: LogMeta
+
+
+class LiveOut(_Closed):
+    status: Literal["ok"]
+
+
+class ReadyOut(_Closed):
+    """``status`` ``ok`` (200) or ``unavailable`` (503) naming each check's result."""
+
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, Literal["ok", "timeout", "unavailable"]]
+
+
+class Jwk(BaseModel):
+    """A public JWK (RFC 7517); the key type's own members (``n``, ``e``, ``crv``,
+    ``x``, ``y``) come with it."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    kty: str
+    kid: str
+    alg: str
+    use: Literal["sig"]
+
+
+class JwksOut(_Closed):
+    keys: list[Jwk]
+
+
+class TotpSetupOut(_Closed):
+    secret: str
+    otpauth_uri: str = Field(pattern=r"^otpauth://")
+
+
+class RecoveryCodesOut(_Closed):
+    recovery_codes: list[str]
+
+
+class QrSvgOut(_Closed):
+    svg: str
+
+
+__all__ = [
+    "BrowserSessionOut",
+    "BulkResultOut",
+    "FieldError",
+    "JwksOut",
+    "LiveOut",
+    "LogsOut",
+    "Problem",
+    "QrSvgOut",
+    "ReadyOut",
+    "RecoveryCodesOut",
+    "TokenPairOut",
+    "TotpSetupOut",
+    "UserOut",
+    "UserPageOut",
+]
