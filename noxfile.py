@@ -115,3 +115,13 @@ def migrations(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the documentation site with warnings as errors."""
     _uv_run(session, "mkdocs", "build", "--strict", "--site-dir", "site")
+
+
+@nox.session(venv_backend="none")
+def fuzz(session: nox.Session) -> None:
+    """schemathesis against a real ``flight-app serve``, longer than the CI run.
+
+    ``nox -s fuzz -- --examples 200 --seed 7`` to choose the budget and the seed.
+    """
+    args = session.posargs or ["--examples", "100"]
+    _uv_run(session, "python", "scripts/fuzz_api.py", *args)

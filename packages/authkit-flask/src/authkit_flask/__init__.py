@@ -34,6 +34,7 @@ from authkit_flask._openapi import (
     openapi_coverage,
     openapi_document,
 )
+from authkit_flask._openapi_markdown import openapi_markdown
 from authkit_flask._problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem, problem_from_error
 from authkit_flask._request_context import current_trace_id
 from authkit_flask._responses import rfc3339, user_json
@@ -70,6 +71,7 @@ __all__ = [
     "login_required",
     "openapi_coverage",
     "openapi_document",
+    "openapi_markdown",
     "problem",
     "problem_from_error",
     "request_state",

@@ -1,5 +1,8 @@
 """Response models of the HTTP contract, for the OpenAPI document.
 
+Their docstrings become the schemas' descriptions in ``/openapi.json`` and the
+docs page rendered from it, so they are written in Markdown (single backticks).
+
 The JSON answers are written by small renderers (``user_json``, ``token_response``
 and the views); these pydantic models describe them for ``/openapi.json``. Models
 of fixed objects forbid extra members (``additionalProperties: false``), so a
@@ -25,8 +28,8 @@ class _Closed(BaseModel):
 
 
 class FieldError(BaseModel):
-    """One field's problem: ``loc``/``msg`` for validation, ``code``/``message`` (and the
-    rule's parameters) for each broken password rule of ``weak_password``."""
+    """One field's problem: `loc`/`msg` for validation, `code`/`message` (and the
+    rule's parameters) for each broken password rule of `weak_password`."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -39,10 +42,10 @@ class FieldError(BaseModel):
 class Problem(BaseModel):
     """RFC 9457 problem details, ``application/problem+json``.
 
-    ``type`` is ``urn:authkit:error:<code>``; ``errors`` lists field errors of 422
-    answers; ``retry_after`` (whole seconds, also the ``Retry-After`` header) comes
-    with 429 ``too_many_attempts`` and 503 answers. Other extension members may
-    appear (a ``reason`` on 409 ``conflict``, say).
+    `type` is `urn:authkit:error:<code>`; `errors` lists field errors of 422
+    answers; `retry_after` (whole seconds, also the `Retry-After` header) comes
+    with 429 `too_many_attempts` and 503 answers. Other extension members may
+    appear (a `reason` on 409 `conflict`, say).
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -71,7 +74,7 @@ class UserOut(_Closed):
 
 
 class TokenPairOut(_Closed):
-    """The token pair; a sign-in's answer adds ``device_token`` for the next sign-in."""
+    """The token pair; a sign-in's answer adds `device_token` for the next sign-in."""
 
     access_token: str
     token_type: Literal["Bearer"]
@@ -84,7 +87,7 @@ class TokenPairOut(_Closed):
 
 class BrowserSessionOut(_Closed):
     """A browser sign-in or refresh: the access token for page memory; the refresh
-    token went into the ``HttpOnly`` cookie, never into this body."""
+    token went into the `HttpOnly` cookie, never into this body."""
 
     access_token: str
     token_type: Literal["Bearer"]
@@ -95,6 +98,8 @@ class BrowserSessionOut(_Closed):
 
 
 class PageMeta(_Closed):
+    """Where a page sits: its number, size, and the totals of the whole listing."""
+
     page: int = Field(ge=1)
     page_size: int = Field(ge=1)
     total: int = Field(ge=0)
@@ -102,11 +107,15 @@ class PageMeta(_Closed):
 
 
 class UserPageOut(_Closed):
+    """A page of users matching the query, and where it sits."""
+
     items: list[UserOut]
     meta: PageMeta
 
 
 class BulkResultOut(_Closed):
+    """Which of the requested ids changed, were already so, or are no user."""
+
     action: Literal["activate", "deactivate"]
     requested: int = Field(ge=0)
     updated: list[str]
@@ -115,32 +124,36 @@ class BulkResultOut(_Closed):
 
 
 class LogMeta(_Closed):
+    """The log read, the limit asked for and how many events came back."""
+
     source: str
     limit: int = Field(ge=1)
     returned: int = Field(ge=0)
 
 
 class LogsOut(_Closed):
-    """Log events, oldest first; a line that is not JSON is ``{raw, parse_error: true}``."""
+    """Log events, oldest first; a line that is not JSON is `{raw, parse_error: true}`."""
 
     items: list[dict[str, Any]]
     meta: LogMeta
 
 
 class LiveOut(_Closed):
+    """The process answers."""
+
     status: Literal["ok"]
 
 
 class ReadyOut(_Closed):
-    """``status`` ``ok`` (200) or ``unavailable`` (503) naming each check's result."""
+    """`status` `ok` (200) or `unavailable` (503), with each check's result."""
 
     status: Literal["ok", "unavailable"]
     checks: dict[str, Literal["ok", "timeout", "unavailable"]]
 
 
 class Jwk(BaseModel):
-    """A public JWK (RFC 7517); the key type's own members (``n``, ``e``, ``crv``,
-    ``x``, ``y``) come with it."""
+    """A public JWK (RFC 7517); the key type's own members (`n`, `e`, `crv`, `x`,
+    `y`) come with it."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
@@ -151,19 +164,27 @@ class Jwk(BaseModel):
 
 
 class JwksOut(_Closed):
+    """The public keys of every active and verify-only asymmetric key (RFC 7517)."""
+
     keys: list[Jwk]
 
 
 class TotpSetupOut(_Closed):
+    """The new TOTP secret, also as an `otpauth://` URI for an authenticator app."""
+
     secret: str
     otpauth_uri: str = Field(pattern=r"^otpauth://")
 
 
 class RecoveryCodesOut(_Closed):
+    """TOTP is on; ten single-use recovery codes, shown this once."""
+
     recovery_codes: list[str]
 
 
 class QrSvgOut(_Closed):
+    """The QR code as a standalone SVG document."""
+
     svg: str
 
 

@@ -30,12 +30,13 @@ caller, so public and cacheable).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, TypeVar
 
-from flask import Blueprint, Flask, Response, current_app, json
+from flask import Blueprint, Flask, Response, current_app
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -494,7 +495,9 @@ def openapi_blueprint(info: OpenApiInfo, cookie_name: str) -> Blueprint:
                 description=info.description,
                 cookie_name=cookie_name,
             )
-            body = json.dumps(document).encode()
+            # The standard library keeps the document's own order (openapi, info,
+            # paths, ...); Flask's provider would sort the keys.
+            body = json.dumps(document, ensure_ascii=False).encode()
             built.append((body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'))
         body, etag = built[0]
         response = Response(body, mimetype="application/json")

@@ -85,6 +85,8 @@ class AirportOut(_Closed):
 
 
 class AirportMeta(_Closed):
+    """The query as read and how many airports came back."""
+
     q: str
     returned: int = Field(ge=0)
 
@@ -97,6 +99,8 @@ class AirportsOut(_Closed):
 
 
 class PriceOut(_Closed):
+    """The total for all travellers: a decimal string and an ISO 4217 currency."""
+
     amount: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="A decimal string.")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
 
@@ -118,6 +122,9 @@ class FlightOut(_Closed):
 
 
 class SearchMeta(_Closed):
+    """The query as understood, the provider, and whether the answer is `live` or a
+    stored (`cache`) one, `stale` when it stood in for a failed provider."""
+
     origin: str
     destination: str
     depart: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -130,7 +137,7 @@ class SearchMeta(_Closed):
 
 
 class SearchOut(_Closed):
-    """Flights each way, sorted by departure; ``inbound`` is empty for a one-way trip."""
+    """Flights each way, sorted by departure; `inbound` is empty for a one-way trip."""
 
     outbound: list[FlightOut]
     inbound: list[FlightOut]

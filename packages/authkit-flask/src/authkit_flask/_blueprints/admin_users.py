@@ -92,14 +92,6 @@ _USER_LINKS = {
     query=UserListParams,
     responses={200: UserPageOut},
     operation_id="list_users",
-    links={
-        200: {
-            "get_user": {
-                "operationId": "get_user",
-                "parameters": {"user_id": "$response.body#/items/0/id"},
-            }
-        }
-    },
 )
 @roles_required(ADMIN)
 def list_users() -> Response:
