@@ -110,6 +110,8 @@ def test_the_flight_search_documents_its_parameters_and_503(document: dict[str, 
     search = document["paths"]["/api/flights/search"]["get"]
     names = [parameter["name"] for parameter in search["parameters"]]
     assert names == ["origin", "destination", "depart", "return", "adults"]
+    adults = search["parameters"][-1]["schema"]
+    assert adults["pattern"] == "^[1-9]$"  # the rule validate() applies, stated for clients
     assert {"200", "401", "422", "503"} <= set(search["responses"])
     assert "Retry-After" in search["responses"]["503"]["headers"]
     meta = document["components"]["schemas"]["SearchMeta"]

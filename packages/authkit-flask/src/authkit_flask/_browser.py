@@ -66,7 +66,10 @@ _MAX_OTPAUTH_URI: Final = 1024
 class _QrBody(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    otpauth_uri: str = Field(min_length=1, max_length=_MAX_OTPAUTH_URI)
+    # The view refuses other schemes with its own message; the document says so.
+    otpauth_uri: str = Field(
+        min_length=1, max_length=_MAX_OTPAUTH_URI, json_schema_extra={"pattern": "^otpauth://"}
+    )
 
 
 browser_blueprint = Blueprint("authkit_browser", __name__, url_prefix=BROWSER_PREFIX)

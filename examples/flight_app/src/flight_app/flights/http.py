@@ -64,7 +64,11 @@ class SearchParams(BaseModel):
     destination: str | None = Field(default=None, max_length=MAX_PARAM_CHARS)
     depart: str | None = Field(default=None, max_length=MAX_PARAM_CHARS)
     return_date: str | None = Field(default=None, alias="return", max_length=MAX_PARAM_CHARS)
-    adults: str | None = Field(default=None, max_length=MAX_PARAM_CHARS)
+    # Read as text so ``validate`` can name it among the other bad fields; the
+    # document states the rule it applies (a whole number from 1 to 9).
+    adults: str | None = Field(
+        default=None, max_length=MAX_PARAM_CHARS, json_schema_extra={"pattern": "^[1-9]$"}
+    )
 
 
 class _Closed(BaseModel):
