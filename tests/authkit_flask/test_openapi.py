@@ -109,7 +109,8 @@ def test_request_schemas_come_from_the_validating_models(client: FlaskClient) ->
 
 def test_statuses_implied_by_body_auth_and_path_are_declared(client: FlaskClient) -> None:
     paths = _document(client)["paths"]
-    assert {"400", "413", "422", "429", "401"} <= set(paths["/auth/login"]["post"]["responses"])
+    login = set(paths["/auth/login"]["post"]["responses"])
+    assert {"400", "413", "422", "429", "503", "401"} <= login
     assert {"401", "403", "404"} <= set(paths["/auth/users/{user_id}"]["get"]["responses"])
     problem = paths["/auth/me"]["get"]["responses"]["401"]["content"]
     assert problem == {
@@ -271,3 +272,14 @@ def test_a_non_json_answer_is_documented_with_its_media_type(make_app: MakeApp) 
 
     operation = openapi_document(app, title="t", version="1")["paths"]["/api/text"]["get"]
     assert operation["responses"]["200"]["content"] == {"text/csv": {"schema": {}}}
+
+
+def test_a_throttled_operation_with_its_storage_down_answers_a_declared_503(
+    make_app: MakeApp,
+) -> None:
+    app = make_app(rate_limits="redis://127.0.0.1:1/0")  # nothing listens on port 1
+    client = app.test_client()
+    document = _document(client)
+    response = client.post("/auth/login", json={"username": "alice", "password": "x" * 20})
+    assert response.status_code == 503
+    _check(document, "/auth/login", "post", response)

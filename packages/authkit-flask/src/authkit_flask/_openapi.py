@@ -19,7 +19,8 @@ which the tests keep empty apart from the HTML pages, static files and sockets.
 Statuses every operation of a kind can answer are added here, so no entry forgets
 them: a JSON body gives 400 (not JSON), 413 (too large) and 422 (a bad field); a
 query model gives 422; a path parameter gives 404; a bearer token gives 401 and,
-where a role or MFA enrolment is needed, 403. Each error is problem details
+where a role or MFA enrolment is needed, 403; a throttled operation (429) also
+gives 503 when the limits' storage is down. Each error is problem details
 (``application/problem+json``, the ``Problem`` schema).
 
 An app documents its own routes the same way (the decorator is public), and
@@ -370,6 +371,10 @@ def _operation_object(entry: _Entry, schemas: _Schemas) -> dict[str, Any]:
         errors.add(404)
     if operation.csrf:
         errors.add(403)
+    if 429 in errors:
+        # Throttled: the limits' storage (Redis) being down fails closed with 503
+        # service_unavailable rather than letting attempts through uncounted.
+        errors.add(503)
     responses: dict[str, Any] = {}
     for status, spec in operation.responses.items():
         responses[str(status)] = _success_response(spec, schemas)
