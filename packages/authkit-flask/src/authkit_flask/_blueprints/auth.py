@@ -36,6 +36,11 @@ def client_address() -> str:
 _TAGS = ("auth",)
 _SIGN_IN_LINKS = {
     200: {
+        "me": {
+            "operationId": "me",
+            "parameters": {"header.Authorization": "Bearer {$response.body#/access_token}"},
+            "description": "Who signed in, with this answer's access token.",
+        },
         "refresh": {
             "operationId": "refresh",
             "requestBody": {"refresh_token": "$response.body#/refresh_token"},
