@@ -74,6 +74,7 @@ def adapter_without_app(session: nox.Session) -> None:
         "redis",
         "psycopg[binary]",
         "websockets",
+        "openapi-spec-validator",  # test_openapi.py: the meta-schema and response schemas
     )
     session.run(
         "python",
