@@ -13,7 +13,7 @@ open: RFC 9457 lets a problem carry extension members.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -33,14 +33,15 @@ class FieldError(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    loc: list[str | int] | None = None
-    msg: str | None = None
-    code: str | None = None
-    message: str | None = None
+    # Each present or absent, never null.
+    loc: list[str | int] | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    msg: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    code: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
+    message: str | SkipJsonSchema[None] = Field(default=None, json_schema_extra=_no_default)
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details, ``application/problem+json``.
+    """RFC 9457 problem details, `application/problem+json`.
 
     `type` is `urn:authkit:error:<code>`; `errors` lists field errors of 422
     answers; `retry_after` (whole seconds, also the `Retry-After` header) comes
@@ -55,9 +56,14 @@ class Problem(BaseModel):
     status: int = Field(ge=400, le=599)
     detail: str
     code: str
-    trace_id: str | None = None
-    errors: list[FieldError] | None = None
-    retry_after: int | None = Field(default=None, ge=1)
+    trace_id: str | None
+    # Present or absent, never null.
+    errors: list[FieldError] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default
+    )
+    retry_after: Annotated[int, Field(ge=1)] | SkipJsonSchema[None] = Field(
+        default=None, json_schema_extra=_no_default
+    )
 
 
 class UserOut(_Closed):

@@ -10,6 +10,7 @@ headings only, so any MkDocs theme renders it and ``--strict`` link checks pass
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -72,7 +73,12 @@ def _constraints(schema: Mapping[str, Any]) -> str:
     for key, label in _CONSTRAINTS:
         if key in schema:
             value = schema[key]
-            shown = f"`{value}`" if key in {"pattern", "default"} else str(value)
+            if key == "default":
+                shown = f"`{json.dumps(value)}`"
+            elif key == "pattern":
+                shown = f"`{value}`"
+            else:
+                shown = str(value)
             parts.append(f"{label} {shown}")
     for branch in schema.get("anyOf", ()):
         if isinstance(branch, Mapping) and branch.get("type") != "null":
