@@ -80,6 +80,7 @@ def adapter_without_app(session: nox.Session) -> None:
         "redis",
         "psycopg[binary]",
         "websockets",
+        "openapi-spec-validator",  # test_openapi.py: the meta-schema and response schemas
     )
     session.run(
         "python",
@@ -156,3 +157,13 @@ def audit(session: nox.Session) -> None:
         session.skip("the vulnerability scan could not run here (see the NOT RUN line)")
     if code != 0:
         session.error(f"scripts/audit_dependencies.py exited {code}")
+
+
+@nox.session(venv_backend="none")
+def fuzz(session: nox.Session) -> None:
+    """schemathesis against a real ``flight-app serve``, longer than the CI run.
+
+    ``nox -s fuzz -- --examples 200 --seed 7`` to choose the budget and the seed.
+    """
+    args = session.posargs or ["--examples", "100"]
+    _uv_run(session, "python", "scripts/fuzz_api.py", *args)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from importlib.metadata import version
 from typing import Any
 
 from flask import Flask
 
-from authkit_flask import AuthKit, current_trace_id
+from authkit_flask import AuthKit, OpenApiInfo, current_trace_id
 from flight_app.components import Components, build_components
 from flight_app.flights_setup import build_flight_search, install_flights, shutdown_flights
 from flight_app.live_setup import (
@@ -24,6 +25,16 @@ from flight_app.settings import Settings, load_settings
 
 EXTENSION_KEY = "flight_app"
 READINESS_KEY = "flight_app.readiness"
+OPENAPI_INFO = OpenApiInfo(
+    title="flight-app HTTP API",
+    version=version("flight-app"),
+    description=(
+        "The reference app of authkit: sign-in, MFA, administration and operations "
+        "from `authkit_flask`, and the app's own airport and flight search endpoints. "
+        "Errors are RFC 9457 problem details (`application/problem+json`)."
+    ),
+)
+"""What ``/openapi.json`` says about the app (``docs/openapi.json`` is its copy)."""
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +67,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         ),
         log_sources=log_sources(settings),
         live_updates=live.updates,
+        openapi=OPENAPI_INFO,
     )
     install_pages(app)  # the search page at /; authkit's pages come with AuthKit
     return app
@@ -91,4 +103,4 @@ def close_app(app: Flask) -> list[str]:
     return failed
 
 
-__all__ = ["close_app", "create_app", "get_components"]
+__all__ = ["OPENAPI_INFO", "close_app", "create_app", "get_components"]

@@ -51,6 +51,12 @@ keepalive = 5
 # Each worker then has a listening socket of its own, bound only once its app is
 # loaded (see ``post_fork``).
 reuse_port = True
+# gunicorn's own default request line is 4094 bytes, and a query the contract
+# accepts can be longer: `/auth/users?q=` takes 320 characters, which URL-encoded
+# (4-byte UTF-8, 12 bytes each) is 3,840 bytes before the other parameters. Past the
+# limit gunicorn answers an HTML 414 the API never documents; 8190 (gunicorn's
+# maximum, and nginx's 8k header buffer) fits every query the document allows.
+limit_request_line = 8190
 accesslog = None  # the adapter writes one JSON access line per request, with trace_id
 errorlog = "-"
 loglevel = "info"

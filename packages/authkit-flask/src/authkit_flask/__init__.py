@@ -4,7 +4,9 @@
 the HTTP contract's blueprints, problem+json errors, trace ids, health, metrics,
 the admin live-update socket, and the browser pages (sign-in, registration,
 account, admin console; overridable templates) with their cookie-held sessions.
-Views are guarded with ``login_required`` / ``roles_required`` and read the
+Each JSON route documents itself with ``api_operation`` (an app's routes too), and
+``GET /openapi.json`` serves the OpenAPI 3.1 document built from those entries and
+the pydantic models. Views are guarded with ``login_required`` / ``roles_required`` and read the
 caller with ``current_principal()``. Every module of the package is private;
 these names are its surface.
 """
@@ -24,6 +26,16 @@ from authkit_flask._extension import DEFAULT_CSP, AuthKit, default_readiness_che
 from authkit_flask._live import LiveUpdates
 from authkit_flask._log_format import TraceIdFilter
 from authkit_flask._metrics import record_mail_failure, record_mail_sent
+from authkit_flask._openapi import (
+    ApiOperation,
+    ApiResponse,
+    OpenApiCoverage,
+    OpenApiInfo,
+    api_operation,
+    openapi_coverage,
+    openapi_document,
+)
+from authkit_flask._openapi_markdown import openapi_markdown
 from authkit_flask._problem import PROBLEM_CONTENT_TYPE, STATUS_BY_CODE, problem, problem_from_error
 from authkit_flask._request_context import current_trace_id
 from authkit_flask._responses import rfc3339, user_json
@@ -40,13 +52,18 @@ __all__ = [
     "DEFAULT_CSP",
     "PROBLEM_CONTENT_TYPE",
     "STATUS_BY_CODE",
+    "ApiOperation",
+    "ApiResponse",
     "AuthKit",
     "AuthKitState",
     "BrowserSessionConfig",
     "LiveUpdates",
+    "OpenApiCoverage",
+    "OpenApiInfo",
     "RequestState",
     "TraceIdFilter",
     "__version__",
+    "api_operation",
     "client_address",
     "current_principal",
     "current_trace_id",
@@ -54,6 +71,9 @@ __all__ = [
     "enrolment_allowed",
     "get_state",
     "login_required",
+    "openapi_coverage",
+    "openapi_document",
+    "openapi_markdown",
     "problem",
     "problem_from_error",
     "record_mail_failure",

@@ -45,11 +45,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from authkit import TokenPair
 from authkit.errors import Forbidden, InvalidToken, ValidationFailed
+from authkit_flask._api_models import BrowserSessionOut, QrSvgOut
 from authkit_flask._blueprints.auth import client_address, set_device_cookie, sign_in
 from authkit_flask._browser_config import BrowserSessionConfig
 from authkit_flask._decorators import enrolment_allowed
+from authkit_flask._openapi import api_operation
 from authkit_flask._responses import user_json
-from authkit_flask._schemas import parse_body
+from authkit_flask._schemas import LoginBody, parse_body
 from authkit_flask._state import get_state
 
 BROWSER_PREFIX: Final = "/auth/browser"
@@ -65,7 +67,10 @@ _MAX_OTPAUTH_URI: Final = 1024
 class _QrBody(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    otpauth_uri: str = Field(min_length=1, max_length=_MAX_OTPAUTH_URI)
+    # The view refuses other schemes with its own message; the document says so.
+    otpauth_uri: str = Field(
+        min_length=1, max_length=_MAX_OTPAUTH_URI, json_schema_extra={"pattern": "^otpauth://"}
+    )
 
 
 browser_blueprint = Blueprint("authkit_browser", __name__, url_prefix=BROWSER_PREFIX)
@@ -107,7 +112,21 @@ def no_store(response: Response) -> Response:
     return response
 
 
+_TAGS = ("browser",)
+
+
 @browser_blueprint.post("/login")
+@api_operation(
+    "POST",
+    summary="Browser sign-in: the access token in the body, the refresh token in a cookie",
+    description="The `/auth/login` body and errors; sets the `HttpOnly` refresh cookie.",
+    tags=_TAGS,
+    body=LoginBody,
+    csrf=True,
+    responses={200: BrowserSessionOut},
+    errors=(401, 429),
+    operation_id="browser_login",
+)
 def login() -> Response:
     """Sign in as ``/auth/login`` does, a device cookie included (its own path)."""
     pair = sign_in()
@@ -117,6 +136,15 @@ def login() -> Response:
 
 
 @browser_blueprint.post("/session/refresh")
+@api_operation(
+    "POST",
+    summary="Browser session refresh: rotates the cookie, answers a fresh access token",
+    tags=_TAGS,
+    auth="refresh_cookie",
+    csrf=True,
+    responses={200: BrowserSessionOut, 204: "No session cookie was sent: no session."},
+    operation_id="browser_refresh",
+)
 def refresh() -> Response:
     token = request.cookies.get(_config().cookie_name)
     if not token:
@@ -126,6 +154,15 @@ def refresh() -> Response:
 
 
 @browser_blueprint.post("/session/logout")
+@api_operation(
+    "POST",
+    summary="Browser sign-out: revokes the cookie's sign-in and clears the cookie",
+    tags=_TAGS,
+    auth="refresh_cookie",
+    csrf=True,
+    responses={204: "Signed out (whatever the cookie held)."},
+    operation_id="browser_logout",
+)
 def logout() -> Response:
     token = request.cookies.get(_config().cookie_name)
     if token:
@@ -139,6 +176,15 @@ def logout() -> Response:
 
 
 @browser_blueprint.post("/totp-qr")
+@api_operation(
+    "POST",
+    summary="An otpauth:// URI as an SVG QR code, for the account page",
+    tags=_TAGS,
+    auth="enrolment",
+    body=_QrBody,
+    responses={200: QrSvgOut},
+    operation_id="totp_qr",
+)
 @enrolment_allowed
 def totp_qr() -> Response:
     """The QR code of an ``otpauth://`` URI as SVG markup, drawn on the server.

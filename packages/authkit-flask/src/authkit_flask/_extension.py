@@ -15,6 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +44,7 @@ from authkit_flask._metrics import (
     record_auth_failure,
     record_request,
 )
+from authkit_flask._openapi import OpenApiInfo, openapi_blueprint
 from authkit_flask._pages import pages_blueprint
 from authkit_flask._problem import problem, problem_from_error
 from authkit_flask._request_context import bind_trace_id, reset_trace_id, resolve_ids
@@ -85,6 +88,9 @@ class AuthKit:
     ``/auth/browser/*``, the cookie-held sessions of the pages; ``pages`` (on by
     default, needs browser sessions) adds ``/login``, ``/register``, ``/account``
     and ``/admin``, and ``pages_home`` is where they send a user after sign-in.
+    ``openapi`` (on by default; an ``OpenApiInfo`` to give the title, version and
+    description, ``False`` to turn off) serves ``GET /openapi.json``, the OpenAPI 3.1
+    document of every route documented with ``api_operation`` (the app's too).
     """
 
     def __init__(
@@ -103,6 +109,7 @@ class AuthKit:
         browser_sessions: BrowserSessionConfig | bool = True,
         pages: bool = True,
         pages_home: str = "/",
+        openapi: OpenApiInfo | bool = True,
     ) -> None:
         if app is None:
             return
@@ -122,6 +129,7 @@ class AuthKit:
             browser_sessions=browser_sessions,
             pages=pages,
             pages_home=pages_home,
+            openapi=openapi,
         )
 
     def init_app(
@@ -140,6 +148,7 @@ class AuthKit:
         browser_sessions: BrowserSessionConfig | bool = True,
         pages: bool = True,
         pages_home: str = "/",
+        openapi: OpenApiInfo | bool = True,
     ) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("AuthKit is already registered on this app.")
@@ -183,6 +192,12 @@ class AuthKit:
                 mode=metrics_mode, token=metrics_token, active_users=kit.stores.users.count_active
             )
         )
+        info = _openapi_info(openapi, kit)
+        if info is not None:
+            cookie = (
+                browser.cookie_name if browser is not None else BrowserSessionConfig().cookie_name
+            )
+            app.register_blueprint(openapi_blueprint(info, cookie))
         app.register_error_handler(AuthkitError, _handle_authkit_error)
         app.register_error_handler(HTTPException, _handle_http_exception)
         app.register_error_handler(Exception, _handle_unexpected)
@@ -195,6 +210,18 @@ def _browser_config(option: BrowserSessionConfig | bool) -> BrowserSessionConfig
     if isinstance(option, BrowserSessionConfig):
         return option
     return BrowserSessionConfig() if option else None
+
+
+def _openapi_info(option: OpenApiInfo | bool, kit: Authkit) -> OpenApiInfo | None:
+    if isinstance(option, OpenApiInfo):
+        return option
+    if not option:
+        return None
+    try:
+        version = package_version("authkit-flask")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        version = "0.0.0"
+    return OpenApiInfo(title=kit.config.service_name, version=version)
 
 
 def default_readiness_checks(kit: Authkit) -> dict[str, ReadinessCheck]:

@@ -26,6 +26,7 @@ from prometheus_client import (
 )
 
 from authkit.mail import KINDS as MAIL_KINDS
+from authkit_flask._openapi import ApiResponse, api_operation
 from authkit_flask._problem import problem
 
 MetricsMode = Literal["off", "public", "token"]
@@ -125,6 +126,24 @@ def metrics_blueprint(
     blueprint = Blueprint("authkit_metrics", __name__)
 
     @blueprint.get("/metrics")
+    @api_operation(
+        "GET",
+        summary="Prometheus metrics",
+        description=(
+            "404 when metrics are off; in `token` mode the metrics token is needed (401)."
+        ),
+        tags=("operations",),
+        auth="metrics",
+        responses={
+            200: ApiResponse(
+                description="Prometheus text exposition.",
+                media_type="text/plain",
+                schema={"type": "string"},
+            )
+        },
+        errors=(404,),
+        operation_id="metrics",
+    )
     def metrics() -> Response:
         if mode == "off":
             return problem("not_found", "The requested URL was not found.", status=404)

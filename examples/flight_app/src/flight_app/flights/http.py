@@ -22,13 +22,13 @@ claim a freshness it no longer has. Problems carry ``no-store`` too.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from authkit.errors import ValidationFailed
-from authkit_flask import login_required, problem
+from authkit_flask import api_operation, login_required, problem
 from flight_app.flights.errors import ProviderUnavailable
 from flight_app.flights.service import FlightSearch
 
@@ -66,7 +66,89 @@ class SearchParams(BaseModel):
     destination: str | None = Field(default=None, max_length=MAX_PARAM_CHARS)
     depart: str | None = Field(default=None, max_length=MAX_PARAM_CHARS)
     return_date: str | None = Field(default=None, alias="return", max_length=MAX_PARAM_CHARS)
-    adults: str | None = Field(default=None, max_length=MAX_PARAM_CHARS)
+    # Read as text so ``validate`` can name it among the other bad fields; the
+    # document states the rule it applies (a whole number from 1 to 9).
+    adults: str | None = Field(
+        default=None, max_length=MAX_PARAM_CHARS, json_schema_extra={"pattern": "^[1-9]$"}
+    )
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AirportOut(_Closed):
+    """An airport: IATA and ICAO codes, names, IANA time zone and position."""
+
+    iata: str = Field(pattern=r"^[A-Z0-9]{3}$")
+    icao: str
+    name: str
+    city: str
+    country: str
+    tz: str
+    lat: float
+    lon: float
+
+
+class AirportMeta(_Closed):
+    """The query as read and how many airports came back."""
+
+    q: str
+    returned: int = Field(ge=0)
+
+
+class AirportsOut(_Closed):
+    """Airports matching the query, best first."""
+
+    items: list[AirportOut]
+    meta: AirportMeta
+
+
+class PriceOut(_Closed):
+    """The total for all travellers: a decimal string and an ISO 4217 currency."""
+
+    amount: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", description="A decimal string.")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+class FlightOut(_Closed):
+    """A journey in one direction; times in each airport's local UTC offset."""
+
+    id: str
+    carrier: str
+    carrier_name: str
+    flight_number: str
+    origin: str
+    destination: str
+    departs_at: AwareDatetime
+    arrives_at: AwareDatetime
+    duration_minutes: int = Field(ge=1)
+    stops: int = Field(ge=0)
+    price: PriceOut
+
+
+class SearchMeta(_Closed):
+    """The query as understood, the provider, and whether the answer is `live` or a
+    stored (`cache`) one, `stale` when it stood in for a failed provider.
+    """
+
+    origin: str
+    destination: str
+    depart: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    return_: str | None = Field(alias="return", pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    adults: int = Field(ge=1, le=9)
+    provider: str
+    source: Literal["live", "cache"]
+    stale: bool
+    fetched_at: AwareDatetime
+
+
+class SearchOut(_Closed):
+    """Flights each way, sorted by departure; `inbound` is empty for a one-way trip."""
+
+    outbound: list[FlightOut]
+    inbound: list[FlightOut]
+    meta: SearchMeta
 
 
 def _parse(model: type[Params], names: tuple[str, ...]) -> Params:
@@ -102,6 +184,14 @@ def get_flight_search(app: Flask | None = None) -> FlightSearch:
 
 
 @flights_blueprint.get("/airports")
+@api_operation(
+    "GET",
+    summary="Airports matching a code, city or name, best first",
+    tags=("flights",),
+    query=AirportParams,
+    responses={200: AirportsOut},
+    operation_id="airports",
+)
 def airports() -> Response:
     """Airports matching ``q`` (code, city or name), best first; public."""
     params = _parse(AirportParams, ("q", "limit"))
@@ -117,6 +207,23 @@ def airports() -> Response:
 
 
 @flights_blueprint.get("/flights/search")
+@api_operation(
+    "GET",
+    summary="Flights for a one-way or round trip",
+    description=(
+        "422 `validation_error` names each bad parameter (unknown airport, same "
+        "origin and destination, a date in the past at the origin or over 365 days "
+        "ahead, a return before the departure, a malformed date). 503 "
+        "`provider_unavailable` with `Retry-After` when the provider failed and no "
+        "stored result exists."
+    ),
+    tags=("flights",),
+    auth="bearer",
+    query=SearchParams,
+    responses={200: SearchOut},
+    errors=(503,),
+    operation_id="search_flights",
+)
 @login_required
 def search_flights() -> Response:
     """Flights for a one-way or round trip; needs a bearer token."""

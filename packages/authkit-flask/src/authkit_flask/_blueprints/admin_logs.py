@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from authkit.audit import read_recent_events
 from authkit.errors import ValidationFailed
 from authkit.roles import ADMIN
+from authkit_flask._api_models import LogsOut
 from authkit_flask._decorators import roles_required
+from authkit_flask._openapi import api_operation
 from authkit_flask._state import get_state
 
 DEFAULT_SOURCE: Final = "auth"
@@ -51,6 +53,15 @@ def _parse_query(known_sources: list[str]) -> LogQuery:
 
 
 @admin_logs_blueprint.get("/logs")
+@api_operation(
+    "GET",
+    summary="The last lines of the auth or system log, oldest first (admin)",
+    tags=("admin",),
+    auth="admin",
+    query=LogQuery,
+    responses={200: LogsOut},
+    operation_id="admin_logs",
+)
 @roles_required(ADMIN)
 def logs() -> Response:
     sources = get_state().log_sources

@@ -22,8 +22,10 @@ from authkit.errors import ValidationFailed
 from authkit.roles import ADMIN
 from authkit.users import DEFAULT_PAGE_SIZE, MAX_BULK_IDS, MAX_PAGE_SIZE, UserQuery
 from authkit.users._query import MAX_QUERY_CHARS, MAX_ROLES, ROLE_PATTERN
+from authkit_flask._api_models import BulkResultOut, UserOut, UserPageOut
 from authkit_flask._blueprints.auth import client_address
 from authkit_flask._decorators import current_principal, roles_required
+from authkit_flask._openapi import api_operation
 from authkit_flask._responses import user_json
 from authkit_flask._schemas import parse_body
 from authkit_flask._state import get_state
@@ -70,7 +72,27 @@ def admin_service() -> AdminService:
     return get_state().kit.admin
 
 
+_TAGS = ("admin",)
+_USER_LINKS = {
+    200: {
+        "get_user": {
+            "operationId": "get_user",
+            "parameters": {"user_id": "$response.body#/id"},
+        }
+    }
+}
+
+
 @admin_users_blueprint.get("")
+@api_operation(
+    "GET",
+    summary="List and search users (admin)",
+    tags=_TAGS,
+    auth="admin",
+    query=UserListParams,
+    responses={200: UserPageOut},
+    operation_id="list_users",
+)
 @roles_required(ADMIN)
 def list_users() -> Response:
     params = parse_query(request)
@@ -88,12 +110,35 @@ def list_users() -> Response:
 
 
 @admin_users_blueprint.get("/<user_id>")
+@api_operation(
+    "GET",
+    summary="One user (admin)",
+    tags=_TAGS,
+    auth="admin",
+    responses={200: UserOut},
+    operation_id="get_user",
+)
 @roles_required(ADMIN)
 def get_user(user_id: str) -> Response:
     return jsonify(user_json(admin_service().get_user(user_id)))
 
 
 @admin_users_blueprint.patch("/<user_id>")
+@api_operation(
+    "PATCH",
+    summary="Activate, deactivate or change the roles of a user (admin)",
+    description=(
+        "Deactivating revokes the user's sessions. 409 `conflict` for a change "
+        "that would leave no active admin."
+    ),
+    tags=_TAGS,
+    auth="admin",
+    body=UserPatchBody,
+    responses={200: UserOut},
+    errors=(409,),
+    operation_id="update_user",
+    links=_USER_LINKS,
+)
 @roles_required(ADMIN)
 def update_user(user_id: str) -> Response:
     body = parse_body(request, UserPatchBody)
@@ -108,6 +153,16 @@ def update_user(user_id: str) -> Response:
 
 
 @admin_users_blueprint.delete("/<user_id>/mfa")
+@api_operation(
+    "DELETE",
+    summary="Reset another user's TOTP and end its sessions (admin)",
+    description="409 `conflict` when the account has no TOTP; 403 for the caller's own account.",
+    tags=_TAGS,
+    auth="admin",
+    responses={200: UserOut},
+    errors=(409,),
+    operation_id="reset_user_mfa",
+)
 @roles_required(ADMIN)
 def reset_mfa(user_id: str) -> Response:
     """Switch another account's TOTP off and end its sessions (lost authenticator)."""
@@ -128,6 +183,16 @@ def delete_user(user_id: str) -> tuple[str, int]:
 
 
 @admin_users_blueprint.post("/bulk")
+@api_operation(
+    "POST",
+    summary="Activate or deactivate up to 1,000 users at once (admin)",
+    tags=_TAGS,
+    auth="admin",
+    body=BulkBody,
+    responses={200: BulkResultOut},
+    errors=(409,),
+    operation_id="bulk_users",
+)
 @roles_required(ADMIN)
 def bulk() -> Response:
     body = parse_body(request, BulkBody)

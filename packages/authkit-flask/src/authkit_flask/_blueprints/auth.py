@@ -8,7 +8,9 @@ from flask import Blueprint, Response, jsonify, request
 
 from authkit import TokenPair
 from authkit.tokens import MAX_DEVICE_TOKEN_CHARS
+from authkit_flask._api_models import TokenPairOut, UserOut
 from authkit_flask._decorators import current_principal, enrolment_allowed, login_required
+from authkit_flask._openapi import api_operation
 from authkit_flask._responses import token_response, user_json
 from authkit_flask._schemas import (
     LoginBody,
@@ -31,7 +33,54 @@ def client_address() -> str:
     return request.remote_addr or "unknown"
 
 
+_TAGS = ("auth",)
+_SIGN_IN_LINKS = {
+    200: {
+        "me": {
+            "operationId": "me",
+            "parameters": {"header.Authorization": "Bearer {$response.body#/access_token}"},
+            "description": "Who signed in, with this answer's access token.",
+        },
+        "refresh": {
+            "operationId": "refresh",
+            "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+            "description": "Rotate the refresh token of this sign-in.",
+        },
+        "logout": {
+            "operationId": "logout",
+            "requestBody": {"refresh_token": "$response.body#/refresh_token"},
+            "description": "End this sign-in.",
+        },
+    }
+}
+
+
 @auth_blueprint.post("/register")
+@api_operation(
+    "POST",
+    summary="Register an account",
+    description=(
+        "422 `weak_password` lists every broken password rule at once; 429 after "
+        "too many registrations from one client address."
+    ),
+    tags=_TAGS,
+    body=RegisterBody,
+    responses={201: UserOut},
+    errors=(403, 409, 429),
+    operation_id="register",
+    links={
+        201: {
+            "login": {
+                "operationId": "login",
+                "requestBody": {
+                    "username": "$request.body#/username",
+                    "password": "$request.body#/password",
+                },
+                "description": "Sign in to the account just made.",
+            }
+        }
+    },
+)
 def register() -> tuple[Response, int]:
     body = parse_body(request, RegisterBody)
     user = get_state().kit.auth.register(
@@ -90,6 +139,23 @@ def sign_in() -> TokenPair:
 
 
 @auth_blueprint.post("/login")
+@api_operation(
+    "POST",
+    summary="Sign in",
+    description=(
+        "`username` may be the email. 401 `invalid_credentials` is the same for an "
+        "unknown user and a wrong password; 401 `mfa_required` / `invalid_otp` for "
+        "accounts with MFA; 403 `account_disabled` only after a correct password; "
+        "429 `too_many_attempts` with `Retry-After`. The `X-Device-Token` header "
+        "(or the device cookie) spends a known device's own sign-in budget."
+    ),
+    tags=_TAGS,
+    body=LoginBody,
+    responses={200: TokenPairOut},
+    errors=(401, 403, 429),
+    operation_id="login",
+    links=_SIGN_IN_LINKS,
+)
 def login() -> Response:
     """Sign in; a device token (header or cookie) spends its device's own budget."""
     pair = sign_in()
@@ -99,6 +165,20 @@ def login() -> Response:
 
 
 @auth_blueprint.post("/refresh")
+@api_operation(
+    "POST",
+    summary="Rotate a refresh token",
+    description=(
+        "Single use: 401 `token_reused` for a token already rotated, and that "
+        "sign-in's whole family is revoked."
+    ),
+    tags=_TAGS,
+    body=RefreshBody,
+    responses={200: TokenPairOut},
+    errors=(401,),
+    operation_id="refresh",
+    links=_SIGN_IN_LINKS,
+)
 def refresh() -> Response:
     body = parse_body(request, RefreshBody)
     pair = get_state().kit.auth.refresh(refresh_token=body.refresh_token, address=client_address())
@@ -106,6 +186,15 @@ def refresh() -> Response:
 
 
 @auth_blueprint.post("/logout")
+@api_operation(
+    "POST",
+    summary="Sign out: revoke a refresh token's family",
+    tags=_TAGS,
+    body=RefreshBody,
+    responses={204: "The sign-in is ended."},
+    errors=(401,),
+    operation_id="logout",
+)
 def logout() -> tuple[str, int]:
     body = parse_body(request, RefreshBody)
     get_state().kit.auth.logout(refresh_token=body.refresh_token, address=client_address())
@@ -113,6 +202,14 @@ def logout() -> tuple[str, int]:
 
 
 @auth_blueprint.post("/logout-all")
+@api_operation(
+    "POST",
+    summary="Sign out everywhere: revoke every refresh token of the caller",
+    tags=_TAGS,
+    auth="enrolment",
+    responses={204: "Every sign-in of the account is ended."},
+    operation_id="logout_all",
+)
 @enrolment_allowed
 def logout_all() -> tuple[str, int]:
     get_state().kit.auth.logout_all(user=current_principal().user, address=client_address())
@@ -120,12 +217,31 @@ def logout_all() -> tuple[str, int]:
 
 
 @auth_blueprint.get("/me")
+@api_operation(
+    "GET",
+    summary="The caller's user object",
+    tags=_TAGS,
+    auth="enrolment",
+    responses={200: UserOut},
+    operation_id="me",
+)
 @enrolment_allowed
 def me() -> Response:
     return jsonify(user_json(current_principal().user))
 
 
 @auth_blueprint.post("/password")
+@api_operation(
+    "POST",
+    summary="Change the caller's password",
+    description="Re-authenticates with `current_password`; other sign-ins are revoked.",
+    tags=_TAGS,
+    auth="bearer",
+    body=PasswordChangeBody,
+    responses={204: "Changed; other sign-ins are revoked."},
+    errors=(429,),
+    operation_id="change_password",
+)
 @login_required
 def change_password() -> tuple[str, int]:
     body = parse_body(request, PasswordChangeBody)

@@ -12,6 +12,8 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from flask import Blueprint, Response, jsonify
 
+from authkit_flask._api_models import LiveOut, ReadyOut
+from authkit_flask._openapi import ApiResponse, api_operation
 from authkit_flask._state import get_state
 
 health_blueprint = Blueprint("authkit_health", __name__, url_prefix="/health")
@@ -19,11 +21,28 @@ logger = logging.getLogger("authkit_flask.health")
 
 
 @health_blueprint.get("/live")
+@api_operation(
+    "GET",
+    summary="Liveness: the process answers",
+    tags=("operations",),
+    responses={200: LiveOut},
+    operation_id="health_live",
+)
 def live() -> Response:
     return jsonify({"status": "ok"})
 
 
 @health_blueprint.get("/ready")
+@api_operation(
+    "GET",
+    summary="Readiness: the database and every critical dependency answer",
+    tags=("operations",),
+    responses={
+        200: ReadyOut,
+        503: ApiResponse(description="A dependency failed; `checks` names it.", model=ReadyOut),
+    },
+    operation_id="health_ready",
+)
 def ready() -> tuple[Response, int]:
     state = get_state()
     results: dict[str, str] = {}

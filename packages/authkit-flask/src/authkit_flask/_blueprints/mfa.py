@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
+from authkit_flask._api_models import RecoveryCodesOut, TotpSetupOut
 from authkit_flask._blueprints.auth import client_address
 from authkit_flask._decorators import current_principal, enrolment_allowed
+from authkit_flask._openapi import api_operation
 from authkit_flask._schemas import OtpBody, PasswordBody, SecondFactorBody, parse_body
 from authkit_flask._state import get_state
 
@@ -18,7 +20,21 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+_TAGS = ("mfa",)
+
+
 @mfa_blueprint.post("/setup")
+@api_operation(
+    "POST",
+    summary="Start TOTP enrolment (re-authenticates with the password)",
+    description="401 `invalid_credentials` for a wrong password; 409 when TOTP is already on.",
+    tags=_TAGS,
+    auth="enrolment",
+    body=PasswordBody,
+    responses={200: TotpSetupOut},
+    errors=(409, 429),
+    operation_id="totp_setup",
+)
 @enrolment_allowed
 def setup() -> Response:
     body = parse_body(request, PasswordBody)
@@ -29,6 +45,16 @@ def setup() -> Response:
 
 
 @mfa_blueprint.post("/enable")
+@api_operation(
+    "POST",
+    summary="Confirm TOTP enrolment with a first code; answers the recovery codes",
+    tags=_TAGS,
+    auth="enrolment",
+    body=OtpBody,
+    responses={200: RecoveryCodesOut},
+    errors=(409, 429),
+    operation_id="totp_enable",
+)
 @enrolment_allowed
 def enable() -> Response:
     body = parse_body(request, OtpBody)
@@ -39,6 +65,16 @@ def enable() -> Response:
 
 
 @mfa_blueprint.post("/disable")
+@api_operation(
+    "POST",
+    summary="Switch TOTP off with a code or a recovery code",
+    tags=_TAGS,
+    auth="enrolment",
+    body=SecondFactorBody,
+    responses={204: "TOTP is off."},
+    errors=(409, 429),
+    operation_id="totp_disable",
+)
 @enrolment_allowed
 def disable() -> tuple[str, int]:
     body = parse_body(request, SecondFactorBody)
