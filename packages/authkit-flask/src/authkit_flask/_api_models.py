@@ -28,8 +28,10 @@ class _Closed(BaseModel):
 
 
 class FieldError(BaseModel):
-    """One field's problem: `loc`/`msg` for validation, `code`/`message` (and the
-    rule's parameters) for each broken password rule of `weak_password`.
+    """One field's problem.
+
+    `loc`/`msg` for validation, `code`/`message` (and the rule's parameters) for
+    each broken password rule of `weak_password`.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)
@@ -93,8 +95,9 @@ class TokenPairOut(_Closed):
 
 
 class BrowserSessionOut(_Closed):
-    """A browser sign-in or refresh: the access token for page memory; the refresh
-    token went into the `HttpOnly` cookie, never into this body.
+    """A browser sign-in or refresh: the access token for page memory.
+
+    The refresh token went into the `HttpOnly` cookie, never into this body.
     """
 
     access_token: str
@@ -160,8 +163,9 @@ class ReadyOut(_Closed):
 
 
 class Jwk(BaseModel):
-    """A public JWK (RFC 7517); the key type's own members (`n`, `e`, `crv`, `x`,
-    `y`) come with it.
+    """A public JWK (RFC 7517).
+
+    The key type's own members (`n`, `e`, `crv`, `x`, `y`) come with it.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True)

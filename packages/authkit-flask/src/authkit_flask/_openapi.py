@@ -70,8 +70,10 @@ View = TypeVar("View", bound=Callable[..., Any])
 
 @dataclass(frozen=True, kw_only=True)
 class ApiResponse:
-    """A documented answer: a JSON ``model``, another ``media_type`` with a raw
-    ``schema`` (Prometheus text, say), or no body at all (neither given).
+    """A documented answer.
+
+    A JSON ``model``, another ``media_type`` with a raw ``schema`` (Prometheus
+    text, say), or no body at all (neither given).
     """
 
     description: str
@@ -472,9 +474,10 @@ class OpenApiInfo:
 
 
 def openapi_blueprint(info: OpenApiInfo, cookie_name: str) -> Blueprint:
-    """``GET /openapi.json``: the document, built on the first request (every route is
-    registered by then) and kept for the app's life; public and cacheable, with a
-    strong ``ETag`` (the same in every worker: a digest of the bytes).
+    """``GET /openapi.json``: the document, public and cacheable.
+
+    Built on the first request (every route is registered by then) and kept for the
+    app's life, with a strong ``ETag`` (the same in every worker: a digest of the bytes).
     """
     blueprint = Blueprint("authkit_openapi", __name__)
     built: list[tuple[bytes, str]] = []  # one blueprint per app: one slot

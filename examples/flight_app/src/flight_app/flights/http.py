@@ -128,8 +128,10 @@ class FlightOut(_Closed):
 
 
 class SearchMeta(_Closed):
-    """The query as understood, the provider, and whether the answer is `live` or a
-    stored (`cache`) one, `stale` when it stood in for a failed provider.
+    """The query as understood, the provider, and where the answer came from.
+
+    `source` is `live`, or `cache` for a stored answer, `stale` when it stood in
+    for a failed provider.
     """
 
     origin: str
