@@ -23,22 +23,28 @@ from authkit.storage.memory._users import MemoryUserStore
 from authkit.storage.sql._engine import create_engine
 from authkit.storage.sql._mfa import SqlMfaStore
 from authkit.storage.sql._schema import create_schema
+from authkit.storage.sql._session_users import SqlSessionUsers
 from authkit.storage.sql._tokens import SqlRefreshTokenStore
 from authkit.storage.sql._users import SqlUserStore
 from authkit.tokens._store import RefreshTokenStore
-from authkit.users._store import UserStore
+from authkit.users._store import SessionUserLookup, UserStore
 
 MEMORY_URL = "memory://"
 
 
 @dataclass(frozen=True, kw_only=True)
 class Stores:
-    """The three stores of one backend, and its engine when it is SQL."""
+    """The three stores of one backend, and its engine when it is SQL.
+
+    ``session_users`` answers a bearer request's user and session reads in one
+    statement (SQL stores on one engine); None means the stores are asked apart.
+    """
 
     users: UserStore
     refresh_tokens: RefreshTokenStore
     mfa: MfaStore
     engine: Engine | None = None
+    session_users: SessionUserLookup | None = None
 
     def ping(self) -> None:
         """Raise if the backing database does not answer (readiness checks)."""
@@ -81,6 +87,7 @@ def open_stores(
         refresh_tokens=SqlRefreshTokenStore(engine),
         mfa=SqlMfaStore(engine),
         engine=engine,
+        session_users=SqlSessionUsers(engine),
     )
 
 
