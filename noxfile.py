@@ -167,3 +167,14 @@ def fuzz(session: nox.Session) -> None:
     """
     args = session.posargs or ["--examples", "100"]
     _uv_run(session, "python", "scripts/fuzz_api.py", *args)
+
+
+@nox.session(venv_backend="none")
+def bench(session: nox.Session) -> None:
+    """authkit beside its peers (``benchmarks/compare_peers.py``): in process and over HTTP.
+
+    Not a default session and not in CI: it takes minutes and its figures mean
+    something only on a quiet machine. It installs the pinned ``peers`` group.
+    ``nox -s bench -- --rounds 9`` passes options through.
+    """
+    _uv_run(session, "--group", "peers", "python", "benchmarks/compare_peers.py", *session.posargs)

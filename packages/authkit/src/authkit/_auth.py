@@ -37,7 +37,7 @@ from authkit.tokens._refresh import IssuedRefreshToken, RefreshTokens
 from authkit.users._identity import normalise_identity, validate_identity
 from authkit.users._model import NewUser, User, canonical
 from authkit.users._reauth import reauthenticate
-from authkit.users._store import UserStore
+from authkit.users._store import SessionUserLookup, UserStore
 
 SECOND_FACTORS = frozenset({"otp", "mfa"})
 """``amr`` values (RFC 8176) that show a session began with a second factor."""
@@ -127,8 +127,10 @@ class AuthService:
         device_tokens: DeviceTokens | None = None,
         require_verified_email: bool = False,
         on_register: Callable[[User, str], None] | None = None,
+        session_users: SessionUserLookup | None = None,
     ) -> None:
         self.users = users
+        self.session_users = session_users
         self.hasher = hasher
         self.policy = policy
         self.throttle = throttle
@@ -433,12 +435,20 @@ class AuthService:
         ``allow_mfa_enrolment`` is set (the enrolment endpoints).
         """
         claims = self.access_tokens.verify(token)
-        user = self.users.get(claims.subject)
+        # Read per request, never cached: a deactivation or a revoked session ends the
+        # token on the next request, whichever worker or host made the change.
+        if self.session_users is not None:
+            user, live = self.session_users.load(
+                claims.subject, claims.session_id, now=self.clock.now()
+            )
+        else:
+            user = self.users.get(claims.subject)
+            live = user is not None and (
+                claims.session_id is None or self.refresh_tokens.session_is_live(claims.session_id)
+            )
         if user is None or not user.is_active:
             raise InvalidToken()
-        if claims.session_id is not None and not self.refresh_tokens.session_is_live(
-            claims.session_id
-        ):
+        if claims.session_id is not None and not live:
             # Logged out, revoked by a password change or logout-all, or killed by
             # refresh-token reuse: the session's access tokens end with it.
             raise InvalidToken()

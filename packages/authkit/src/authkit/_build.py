@@ -163,6 +163,7 @@ def build(
         registration_open=config.registration_open,
         mfa=mfa,
         mfa_required_roles=config.mfa.required_roles,
+        session_users=store_set.session_users,
         device_tokens=DeviceTokens(
             config.device_token_key(),
             ttl_seconds=config.throttle.device_token_ttl_seconds,

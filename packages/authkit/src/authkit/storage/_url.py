@@ -26,10 +26,11 @@ from authkit.storage.sql._actions import SqlActionTokenStore
 from authkit.storage.sql._engine import create_engine
 from authkit.storage.sql._mfa import SqlMfaStore
 from authkit.storage.sql._schema import create_schema
+from authkit.storage.sql._session_users import SqlSessionUsers
 from authkit.storage.sql._tokens import SqlRefreshTokenStore
 from authkit.storage.sql._users import SqlUserStore
 from authkit.tokens._store import RefreshTokenStore
-from authkit.users._store import UserStore
+from authkit.users._store import SessionUserLookup, UserStore
 
 MEMORY_URL = "memory://"
 """The store URL of the in-memory backend."""
@@ -41,6 +42,8 @@ class Stores:
 
     ``action_tokens`` holds the one-time links of ``authkit.account``; None in a
     ``Stores`` made by hand before it existed gets an in-memory one from ``build``.
+    ``session_users`` answers a bearer request's user and session reads in one
+    statement (SQL stores on one engine); None means the stores are asked apart.
     """
 
     users: UserStore
@@ -48,6 +51,7 @@ class Stores:
     mfa: MfaStore
     engine: Engine | None = None
     action_tokens: ActionTokenStore | None = None
+    session_users: SessionUserLookup | None = None
 
     def ping(self) -> None:
         """Raise if the backing database does not answer (readiness checks)."""
@@ -94,6 +98,7 @@ def open_stores(
         mfa=SqlMfaStore(engine),
         engine=engine,
         action_tokens=SqlActionTokenStore(engine),
+        session_users=SqlSessionUsers(engine),
     )
 
 

@@ -4,16 +4,31 @@ The verifier trusts nothing in the header beyond the ``kid`` it uses to find a k
 the allowed algorithm is that key's, header-supplied key locations (``jku``,
 ``x5u``, ``jwk``, ``x5c``) are refused, and time claims are checked against the
 injected clock with a bounded skew.
+
+Verification is the hot path of every authenticated request, so the compact
+serialisation is parsed once, here, with C-speed primitives (one regular
+expression per token for the base64url alphabet, ``base64`` and ``json``), and
+the signature is checked by PyJWT's public algorithm objects on the key ring's
+already-loaded key. PyJWT's ``decode`` validated the alphabet character by
+character in Python and parsed the header twice (``get_unverified_header``,
+then ``decode``): about half of the request's time. The checks are PyJWT's and
+stricter: canonical base64url without padding only, a JSON object header and
+payload, the key's own algorithm, ``iss`` equal, ``aud`` equal or listed.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import jwt
+from jwt.algorithms import Algorithm, get_default_algorithms
 
 from authkit.clock import Clock, SystemClock
 from authkit.errors import ConfigurationError, InvalidToken
@@ -23,6 +38,11 @@ ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 """The ``typ`` header of access tokens (RFC 9068), so no other JWT passes as one."""
 _FORBIDDEN_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c", "crit"})
 _REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti")
+# Three base64url segments, no padding (RFC 7515 §2, §7.1): the whole alphabet check
+# of a token is one C-level match instead of a Python loop per character.
+_COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+_ALGORITHMS: dict[str, Algorithm] = dict(get_default_algorithms())
+_TYPES = frozenset({ACCESS_TOKEN_TYPE, "application/" + ACCESS_TOKEN_TYPE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,15 +148,17 @@ class AccessTokens:
             or not token.isascii()
         ):
             raise InvalidToken()
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as exc:
-            raise InvalidToken() from exc
-        kid = header.get("kid")
+        match = _COMPACT_JWS.fullmatch(token)
+        if match is None:
+            raise InvalidToken()
+        header_segment, payload_segment, signature_segment = match.groups()
+        header = _json_object(header_segment)
+        kid, typ = header.get("kid"), header.get("typ")
         if (
             not isinstance(kid, str)
-            or header.get("typ") not in (ACCESS_TOKEN_TYPE, "application/" + ACCESS_TOKEN_TYPE)
-            or _FORBIDDEN_HEADERS & header.keys()
+            or not isinstance(typ, str)
+            or typ not in _TYPES
+            or not _FORBIDDEN_HEADERS.isdisjoint(header)
         ):
             raise InvalidToken()
         key = self._keys.current().verification_key(kid) or self._keys.refresh().verification_key(
@@ -144,36 +166,35 @@ class AccessTokens:
         )
         if key is None or header.get("alg") != key.alg:
             raise InvalidToken()
+        signing_input = token[: match.end(2)].encode("ascii")
+        signature = _b64decode(signature_segment)
         try:
-            claims = jwt.decode(
-                token,
-                key.verifying_key,
-                algorithms=[key.alg],
-                audience=self.config.audience,
-                issuer=self.config.issuer,
-                options={
-                    "require": list(_REQUIRED_CLAIMS),
-                    "verify_exp": False,
-                    "verify_iat": False,
-                    "verify_nbf": False,
-                },
-            )
-        except jwt.PyJWTError as exc:
+            valid = _ALGORITHMS[key.alg].verify(signing_input, key.verifying_key, signature)
+        except (ValueError, TypeError) as exc:  # malformed signature bytes for the curve
             raise InvalidToken() from exc
+        if not valid:
+            raise InvalidToken()
+        claims = _json_object(payload_segment)
+        if any(claims.get(name) is None for name in _REQUIRED_CLAIMS):
+            raise InvalidToken()
+        if claims["iss"] != self.config.issuer or not _audience_ok(
+            claims["aud"], self.config.audience
+        ):
+            raise InvalidToken()
         return self._check_claims(claims, kid)
 
     def _check_claims(self, claims: dict[str, Any], kid: str) -> AccessClaims:
-        now = self._clock.now().timestamp()
+        clock_now = self._clock.now()
+        now = clock_now.timestamp()
         skew = self.config.clock_skew_seconds
         exp, iat, nbf = claims.get("exp"), claims.get("iat"), claims.get("nbf", 0)
         sub, jti, roles = claims.get("sub"), claims.get("jti"), claims.get("roles", [])
         sid, scope, amr = claims.get("sid"), claims.get("scope"), claims.get("amr", [])
-        numbers_ok = all(isinstance(v, int) and not isinstance(v, bool) for v in (exp, iat, nbf))
-        if not numbers_ok or not isinstance(sub, str) or not isinstance(jti, str) or not sub:
+        # JSON numbers only: ``type(...) is int`` also refuses booleans (an int subclass).
+        if not (type(exp) is int and type(iat) is int and type(nbf) is int):
             raise InvalidToken()
-        assert isinstance(exp, int)
-        assert isinstance(iat, int)
-        assert isinstance(nbf, int)
+        if not isinstance(sub, str) or not isinstance(jti, str) or not sub:
+            raise InvalidToken()
         if exp <= now - skew or iat > now + skew or nbf > now + skew:
             raise InvalidToken()
         if exp - iat > self.config.ttl_seconds + skew:
@@ -186,7 +207,7 @@ class AccessTokens:
             raise InvalidToken()
         if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
             raise InvalidToken()
-        epoch = datetime.fromtimestamp(0, tz=self._clock.now().tzinfo)
+        epoch = datetime.fromtimestamp(0, tz=clock_now.tzinfo)
         return AccessClaims(
             subject=sub,
             roles=tuple(roles),
@@ -198,6 +219,37 @@ class AccessTokens:
             scope=scope,
             amr=tuple(amr),
         )
+
+
+def _b64decode(segment: str) -> bytes:
+    """Strict base64url (alphabet already matched): canonical, unpadded, as PyJWT checks."""
+    if len(segment) % 4 == 1:
+        raise InvalidToken()
+    try:
+        data = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidToken() from exc
+    # Non-zero unused trailing bits decode too: refuse them (one token, one encoding).
+    if base64.urlsafe_b64encode(data).rstrip(b"=") != segment.encode("ascii"):
+        raise InvalidToken()
+    return data
+
+
+def _json_object(segment: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_b64decode(segment))
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise InvalidToken() from exc
+    if not isinstance(value, dict):
+        raise InvalidToken()
+    return value
+
+
+def _audience_ok(aud: Any, audience: str) -> bool:
+    """RFC 7519 §4.1.3: one string, or an array of strings that contains ours."""
+    if isinstance(aud, str):
+        return aud == audience
+    return isinstance(aud, list) and all(isinstance(item, str) for item in aud) and audience in aud
 
 
 __all__ = [

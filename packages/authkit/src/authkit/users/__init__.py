@@ -21,7 +21,7 @@ from authkit.users._query import (
     escape_like,
     last_admin_conflict,
 )
-from authkit.users._store import UserStore
+from authkit.users._store import SessionUserLookup, UserStore
 from authkit.users._unicode import invisible_characters, skeleton, skeleton_digest
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "BulkResult",
     "MfaReset",
     "NewUser",
+    "SessionUserLookup",
     "User",
     "UserPage",
     "UserQuery",

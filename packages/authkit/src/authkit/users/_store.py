@@ -88,4 +88,19 @@ class UserStore(Protocol):
     def count_active_admins(self, excluding: Collection[str] = ()) -> int: ...
 
 
-__all__ = ["UserStore"]
+class SessionUserLookup(Protocol):
+    """The bearer check's reads in one round trip (optional; the SQL stores have one).
+
+    Without it ``AuthService`` asks the user store and the refresh-token store
+    separately; with it, one statement answers both, always from the database's
+    current state, so no guarantee changes.
+    """
+
+    def load(
+        self, user_id: str, family_id: str | None, *, now: datetime
+    ) -> tuple[User | None, bool]:
+        """The user (None if absent) and whether ``family_id`` is a live session."""
+        ...
+
+
+__all__ = ["SessionUserLookup", "UserStore"]

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, literal, or_, select, update
 
 from authkit.clock import utc
 from authkit.storage.sql._engine import read_only
@@ -34,6 +34,9 @@ class SqlRefreshTokenStore:
     ) -> RotationResult:
         t = refresh_tokens.c
         with self._engine.begin() as conn:
+            # The family's lock first (see _lock_family): concurrent presenters of
+            # one token queue here, before any row lock.
+            _lock_family(conn, t.token_hash == token_hash)
             consumed = conn.execute(
                 update(refresh_tokens)
                 .where(
@@ -60,23 +63,13 @@ class SqlRefreshTokenStore:
                     outcome=RotationOutcome.ROTATED, consumed=record, successor=new
                 )
             if record.used_at is not None:
-                conn.execute(
-                    update(refresh_tokens)
-                    .where(and_(t.family_id == record.family_id, t.revoked_at.is_(None)))
-                    .values(revoked_at=now)
-                )
+                _revoke_family(conn, record.family_id, now)
                 return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
             return RotationResult(outcome=RotationOutcome.INVALID, consumed=record)
 
     def revoke_family(self, family_id: str, *, now: datetime) -> int:
-        t = refresh_tokens.c
         with self._engine.begin() as conn:
-            result = conn.execute(
-                update(refresh_tokens)
-                .where(and_(t.family_id == family_id, t.revoked_at.is_(None)))
-                .values(revoked_at=now)
-            )
-            return int(result.rowcount)
+            return _revoke_family(conn, family_id, now)
 
     def family_is_live(self, family_id: str, *, now: datetime) -> bool:
         t = refresh_tokens.c
@@ -145,6 +138,43 @@ def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:
         "replaced_by": record.replaced_by,
         "amr": " ".join(record.amr) or None,
     }
+
+
+_FAMILY_LOCK_CLASS = 0x61_6B_72_66  # "akrf": authkit refresh family, one advisory key space
+
+
+def _lock_family(conn: Connection, condition: Any) -> None:
+    """Take the family lock of the row(s) matching ``condition`` for this transaction.
+
+    Several processes that present an already-rotated token at once all revoke
+    its family, while the rotation they raced inserts a successor. On PostgreSQL
+    row locks alone deadlock there (found by the race phase of
+    ``benchmarks/bench_refresh_pg.py``, a 500 instead of ``token_reused``): a
+    presenter whose consuming UPDATE waited for the winner keeps the presented
+    row locked after its re-check fails, and another presenter that started
+    later locks the successor first; each then waits for the other. Every
+    transaction that changes a family therefore first takes one transaction-level
+    advisory lock per family (``pg_advisory_xact_lock``; a hash collision only
+    serialises two families), so they queue instead of interleaving. SQLite has
+    no row locks: its writers are serialised by ``BEGIN IMMEDIATE`` already.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    t = refresh_tokens.c
+    lock = func.pg_advisory_xact_lock(literal(_FAMILY_LOCK_CLASS), func.hashtext(t.family_id))
+    conn.execute(select(lock).where(condition).limit(1))
+
+
+def _revoke_family(conn: Connection, family_id: str, now: datetime) -> int:
+    """Revoke a family's live tokens, under the family lock (see ``_lock_family``)."""
+    t = refresh_tokens.c
+    _lock_family(conn, t.family_id == family_id)
+    result = conn.execute(
+        update(refresh_tokens)
+        .where(and_(t.family_id == family_id, t.revoked_at.is_(None)))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount)
 
 
 def _fetch_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:

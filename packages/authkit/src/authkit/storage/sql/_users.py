@@ -9,8 +9,10 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, up
 from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
+from authkit.storage.sql._compiled import CompiledSelect
 from authkit.storage.sql._engine import read_only
 from authkit.storage.sql._rows import load_roles, user_from_row
+from authkit.storage.sql._session_users import USER_BY_LOGIN, user_from_rows
 from authkit.storage.sql._tables import (
     action_tokens,
     recovery_codes,
@@ -32,6 +34,8 @@ class SqlUserStore(SqlUserAdmin):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        # Sign-in's lookup, compiled once: user and roles in one statement.
+        self._by_login = CompiledSelect(engine, USER_BY_LOGIN)
 
     def create(self, new: NewUser) -> User:
         row = {
@@ -86,20 +90,7 @@ class SqlUserStore(SqlUserAdmin):
             return None if row is None else user_from_row(row, load_roles(conn, [user_id])[user_id])
 
     def find_by_login(self, identifier: str) -> User | None:
-        key = canonical(identifier)
-        with read_only(self._engine) as conn:
-            row = (
-                conn.execute(
-                    select(users).where(
-                        or_(users.c.username_canonical == key, users.c.email_canonical == key)
-                    )
-                )
-                .mappings()
-                .first()
-            )
-            if row is None:
-                return None
-            return user_from_row(row, load_roles(conn, [row["id"]])[row["id"]])
+        return user_from_rows(self._by_login.rows(login=canonical(identifier)))
 
     def record_login(self, user_id: str, *, at: datetime, new_hash: str | None = None) -> None:
         values: dict[str, Any] = {"last_login_at": at}
