@@ -1,8 +1,8 @@
 """One-time action tokens: the store contract, a 20-thread race, and a lifecycle state machine.
 
 The properties (issue 15): no token works twice; no token survives the change it
-guards (a reset link the password, a verification or email-change link the
-email); expiry holds with the injected clock; of twenty threads redeeming one
+guards (a verification link the email; a reset or email-change link the password
+and the email); expiry holds with the injected clock; of twenty threads redeeming one
 token at once exactly one wins, on SQLite and PostgreSQL as in memory.
 """
 
@@ -340,10 +340,11 @@ class TokenLifecycle(RuleBasedStateMachine):
     @rule(entry=issued, purpose=st.sampled_from(list(ActionPurpose)))
     def redeem(self, entry: Issued, purpose: ActionPurpose) -> None:
         consumable = entry.live and entry.purpose is purpose and self.clock.now() < entry.expires_at
+        email_unchanged = entry.email_version == self.email_version
         guarded_unchanged = (
-            entry.password_version == self.password_version
-            if purpose is ActionPurpose.RESET_PASSWORD
-            else entry.email_version == self.email_version
+            email_unchanged
+            if purpose is ActionPurpose.VERIFY_EMAIL
+            else email_unchanged and entry.password_version == self.password_version
         )
         expected = consumable and guarded_unchanged
         try:
