@@ -228,8 +228,14 @@ class AccountService:
 
         The new password is checked against the policy before the link is spent,
         so a weak one (``WeakPassword``) leaves the link usable. ``InvalidToken``
-        for an unknown, used or expired link, or one made before the password last
-        changed. The account is told by mail.
+        for an unknown, used or expired link, or one made before the password or
+        the email last changed. The account is told by mail.
+
+        Completing a reset proves control of the mailbox the link went to, and the
+        link is bound to the email, so an unverified address is verified here
+        (only if it is still that email). This is the way back for an account
+        whose verification link expired while ``require_verified_email`` refuses
+        its sign-in (and so the signed-in request for a new link).
         """
         with self._failure_audited(RESET_EVENT, address):
             record = self.tokens.peek(token, ActionPurpose.RESET_PASSWORD)
@@ -238,11 +244,25 @@ class AccountService:
                 raise InvalidToken()
             self.policy.enforce(new_password, username=user.username, email=user.email)
             _, user = self.tokens.redeem_record(token, ActionPurpose.RESET_PASSWORD, self.users.get)
-        self.users.set_password(user.id, self.hasher.hash(new_password), at=self.clock.now())
-        self.tokens.forget(user.id, ActionPurpose.RESET_PASSWORD)
+        now = self.clock.now()
+        self.users.set_password(user.id, self.hasher.hash(new_password), at=now)
+        # The new password hash kills every other reset and email-change link too
+        # (their bindings include it); forget them rather than leave dead rows.
+        self.tokens.forget(user.id, ActionPurpose.RESET_PASSWORD, ActionPurpose.CHANGE_EMAIL)
         revoked = self.refresh_tokens.revoke_user(user.id)
+        # Conditional on the email the link was bound to (checked by redeem_record):
+        # an email changed meanwhile is not verified by a link sent to the old one.
+        verified = (
+            not user.email_verified
+            and self.users.mark_email_verified(user.id, email=user.email, at=now) is not None
+        )
         self.audit.log(
-            RESET_EVENT, outcome="success", actor=user.id, client_address=address, revoked=revoked
+            RESET_EVENT,
+            outcome="success",
+            actor=user.id,
+            client_address=address,
+            revoked=revoked,
+            newly_verified=verified,
         )
         to = user.email
         self._submit(lambda: self.composer.password_changed(to), "password_changed")
@@ -272,6 +292,21 @@ class AccountService:
         )
         _, wanted = normalise_identity(user.username, new_email)
         validate_identity(user.username, wanted)
+        # Counted before the uniqueness check: a 409 tells whether an address is
+        # registered, so asking must spend the budget whatever the answer (else a
+        # signed-in user could test addresses without limit, where registration
+        # is throttled per client address).
+        try:
+            self.throttle.account_mail_attempt(user.id)
+        except TooManyAttempts:
+            self.audit.log(
+                CHANGE_REQUEST_EVENT,
+                outcome="denied",
+                actor=user.id,
+                client_address=address,
+                reason="throttled",
+            )
+            raise
         if canonical(wanted) == canonical(user.email):
             raise Conflict("This is already the account's email.", reason="same_email")
         holder = self.users.find_by_login(wanted)
@@ -284,17 +319,6 @@ class AccountService:
                 reason="conflict",
             )
             raise Conflict("The username or email is already registered.")
-        try:
-            self.throttle.account_mail_attempt(user.id)
-        except TooManyAttempts:
-            self.audit.log(
-                CHANGE_REQUEST_EVENT,
-                outcome="denied",
-                actor=user.id,
-                client_address=address,
-                reason="throttled",
-            )
-            raise
         issued = self.tokens.issue(user, ActionPurpose.CHANGE_EMAIL, new_email=wanted)
         link = self.config.link(ActionPurpose.CHANGE_EMAIL, issued.token)
         old = user.email
