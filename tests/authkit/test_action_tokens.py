@@ -208,6 +208,42 @@ def test_one_of_twenty_concurrent_redemptions_wins_sql(engine: Engine) -> None:
         assert left == 0
 
 
+def test_twenty_concurrent_issues_leave_one_live_link_sql(engine: Engine) -> None:
+    """Only the newest link of a kind works, even when twenty are asked for at once.
+
+    Two workers asking at the same moment (two email changes to different
+    addresses, say) must not leave two live links: the store serialises the
+    replace per user.
+    """
+    users = SqlUserStore(engine)
+    user = make_user(users)
+    tokens = ActionTokens(
+        SqlActionTokenStore(engine), key=KEY, lifetimes=LIFETIMES, clock=FrozenClock(NOW)
+    )
+    for _ in range(3):
+        barrier = threading.Barrier(THREADS)
+        errors: list[BaseException] = []
+
+        def issue(
+            i: int, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors
+        ) -> None:
+            barrier.wait()
+            try:
+                tokens.issue(user, ActionPurpose.CHANGE_EMAIL, new_email=f"n{i}@example.com")
+            except BaseException as exc:  # every failure is reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=issue, args=(i,)) for i in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors
+        with engine.connect() as conn:
+            live = conn.execute(select(func.count()).select_from(action_tokens)).scalar_one()
+        assert live == 1
+
+
 def test_one_of_twenty_concurrent_redemptions_wins_memory() -> None:
     users = MemoryUserStore()
     user = make_user(users)
