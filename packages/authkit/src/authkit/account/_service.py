@@ -43,14 +43,23 @@ from authkit.users._reauth import GuessThrottle, reauthenticate
 from authkit.users._store import UserStore
 
 VERIFY_REQUEST_EVENT = "email.verify_request"
+"""Audit event: a verification link was asked for (at registration or signed in)."""
 VERIFY_EVENT = "email.verify"
+"""Audit event: a verification link was redeemed (or refused)."""
 FORGOT_EVENT = "password.forgot"
+"""Audit event: a forgot-password request, under the pseudonym of the email as typed."""
 RESET_LINK_EVENT = "password.reset_link"
+"""Audit event from the mail worker: a reset link was made, or skipped and why."""
 RESET_EVENT = "password.reset"
+"""Audit event: a password was reset through a link (or the link refused)."""
 CHANGE_REQUEST_EVENT = "email.change_request"
+"""Audit event: an email change was asked for (password checked)."""
 CHANGE_EVENT = "email.change"
+"""Audit event: an email change was confirmed at the new address (or refused)."""
 DELETE_EVENT = "account.delete"
+"""Audit event: an account deleted itself (password checked)."""
 ADMIN_DELETE_EVENT = "admin.user.delete"
+"""Audit event: an administrator deleted an account."""
 
 _MAX_TYPED_EMAIL = 320
 
@@ -76,6 +85,13 @@ class MfaEraser(Protocol):
 
 
 class AccountService:
+    """The account flows over emailed links: verify, forgot and reset, change email, delete.
+
+    Built by ``authkit.build`` (``Authkit.account``); every decision about these
+    flows is here, the adapters only map HTTP to these calls. See the module
+    docstring for the security properties each flow keeps.
+    """
+
     def __init__(
         self,
         *,

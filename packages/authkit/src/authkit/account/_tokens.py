@@ -40,11 +40,14 @@ _MAX_TOKEN_CHARS = 128
 
 @dataclass(frozen=True, kw_only=True)
 class IssuedActionToken:
+    """A freshly made link token: the token to mail (shown once) and the record stored."""
+
     token: str = field(repr=False)
     record: ActionTokenRecord
 
 
 def hash_action_token(token: str) -> str:
+    """The SHA-256 (hex) under which a token is stored and looked up; never the token."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 

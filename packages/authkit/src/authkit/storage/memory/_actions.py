@@ -9,6 +9,8 @@ from authkit.account._records import ActionPurpose, ActionTokenRecord
 
 
 class MemoryActionTokenStore:
+    """Action tokens in a dict under one lock (tests, one process); the SQL store's contract."""
+
     def __init__(self) -> None:
         self._by_hash: dict[str, ActionTokenRecord] = {}
         self._lock = threading.Lock()

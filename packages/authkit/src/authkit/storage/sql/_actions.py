@@ -14,6 +14,8 @@ from authkit.storage.sql._tables import action_tokens, users
 
 
 class SqlActionTokenStore:
+    """Action tokens in ``authkit_action_tokens``; redeeming is one conditional DELETE."""
+
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
