@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -605,6 +607,55 @@ def test_admin_delete_applies_the_last_admin_guard(env: Env) -> None:
         env.kit.account.admin_delete(actor=root, user_id=alice.id, address=ADDR)
     with pytest.raises(NotFound):
         env.kit.account.admin_delete(actor=root, user_id="not-an-id", address=ADDR)
+
+
+def _race(*actions: Callable[[], object]) -> list[str]:
+    """Run ``actions`` in threads released together; "ok" or "conflict" for each."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[str] = []
+
+    def run(action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            action()
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_last_admin_guard_holds_when_deletions_race(env: Env) -> None:
+    """Two last admins deleting each other at once, or one deleting itself while the
+    other is deactivated: exactly one change lands, one active admin is left.
+    """
+    users = env.kit.stores.users
+    account = env.kit.account
+    leftovers: list[User] = []
+    for round_ in range(4):
+        a, b = _admin(env, f"alpha{round_}"), _admin(env, f"bravo{round_}")
+        for old in leftovers:
+            assert users.delete(old.id)
+        outcomes = _race(
+            partial(account.admin_delete, actor=a, user_id=b.id, address=ADDR),
+            partial(account.admin_delete, actor=b, user_id=a.id, address=ADDR),
+        )
+        assert sorted(outcomes) == ["conflict", "ok"]
+        assert users.count_active_admins() == 1
+        survivor = a if users.get(a.id) is not None else b
+        c = _admin(env, f"charlie{round_}")
+        outcomes = _race(
+            partial(account.delete_account, user=c, password=PASSWORD, address=ADDR),
+            partial(users.set_active, survivor.id, False),
+        )
+        assert sorted(outcomes) == ["conflict", "ok"]
+        assert users.count_active_admins() == 1
+        leftovers = [u for u in (a, b, c) if users.get(u.id) is not None]
 
 
 def test_admin_delete_needs_an_admin(memory_env: Env) -> None:
