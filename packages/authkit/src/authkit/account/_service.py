@@ -10,9 +10,11 @@ the same standard as sign-in:
   known or not;
 * every link is single use, short-lived, hashed at rest and bound to the state it
   acts on (see ``authkit.account._tokens``);
-* a reset revokes every session of the account and tells the owner by mail; an
-  email change needs the password, confirms at the new address, warns the old one,
-  and checks uniqueness again when confirmed;
+* a reset revokes every session of the account, ends any pending email change,
+  verifies the address the link went to (the way back for an unverified account
+  whose link expired) and tells the owner by mail; an email change needs the
+  password, confirms at the new address, warns the old one, and checks
+  uniqueness again when confirmed;
 * deleting an account erases the row and everything under it; audit events keep
   their pseudonyms, which then point at no one.
 
