@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -30,6 +33,7 @@ from authkit.errors import (
 from authkit.mail import MailMessage, MemoryMailer
 from authkit.passwords import Argon2Parameters
 from authkit.roles import ADMIN
+from authkit.storage import MemoryUserStore
 from authkit.throttle import ThrottleRules
 
 PASSWORD = "violet-harbour-7-lanterns"
@@ -228,6 +232,55 @@ def test_require_verified_email_refuses_sign_in_only_after_a_correct_password(
         env.kit.close()
 
 
+def test_a_completed_reset_verifies_the_email_it_was_sent_to(tmp_path: Path) -> None:
+    """The way back for an unverified account whose verification link expired.
+
+    With ``require_verified_email`` the account cannot sign in to ask for a new
+    link; a reset link goes to the same address, so completing it proves the
+    mailbox and verifies it, and sign-in works.
+    """
+    env = _env(
+        "memory://",
+        tmp_path,
+        account=AccountConfig(public_url="https://app.example", require_verified_email=True),
+    )
+    try:
+        user = env.register()
+        expired = env.last_token("verify_email")
+        env.clock.advance(24 * 3600)
+        with pytest.raises(InvalidToken):
+            env.kit.account.verify_email(token=expired, address=ADDR)
+        with pytest.raises(EmailUnverified) as refused:
+            env.kit.auth.login(identifier="alice", password=PASSWORD, address=ADDR)
+        assert "Forgot password" in refused.value.message
+        env.kit.account.forgot_password(email="alice@example.com", address=ADDR)
+        reset = env.kit.account.reset_password(
+            token=env.last_token("password_reset"), new_password=NEW_PASSWORD, address=ADDR
+        )
+        assert reset.email_verified is True
+        stored = env.kit.stores.users.get(user.id)
+        assert stored is not None
+        assert stored.email_verified_at == env.clock.now()
+        assert env.kit.auth.login(identifier="alice", password=NEW_PASSWORD, address=ADDR)
+        resets = [e for e in env.audit_events() if e["event"] == "password.reset"]
+        assert resets[-1]["newly_verified"] is True
+    finally:
+        env.kit.close()
+
+
+def test_a_reset_of_a_verified_account_keeps_its_verification_time(env: Env) -> None:
+    env.register()
+    env.kit.account.verify_email(token=env.last_token("verify_email"), address=ADDR)
+    verified_at = env.clock.now()
+    env.clock.advance(60)
+    env.kit.account.forgot_password(email="alice@example.com", address=ADDR)
+    user = env.kit.account.reset_password(
+        token=env.last_token("password_reset"), new_password=NEW_PASSWORD, address=ADDR
+    )
+    assert user.email_verified is True
+    assert user.email_verified_at == verified_at
+
+
 # -- forgotten password and reset ----------------------------------------------------------
 
 
@@ -307,6 +360,47 @@ def test_a_reset_link_dies_when_the_password_changes(env: Env) -> None:
         )
 
 
+def test_a_reset_link_dies_when_the_email_changes(env: Env) -> None:
+    """A link mailed to an address the account has left neither resets nor verifies."""
+    user = env.register()
+    env.kit.account.forgot_password(email="alice@example.com", address=ADDR)
+    old_link = env.last_token("password_reset", "alice@example.com")
+    env.kit.account.request_email_change(
+        user=user, password=PASSWORD, new_email="alice.new@example.com", address=ADDR
+    )
+    env.kit.account.confirm_email_change(token=env.last_token("email_change_confirm"), address=ADDR)
+    with pytest.raises(InvalidToken):
+        env.kit.account.reset_password(token=old_link, new_password=NEW_PASSWORD, address=ADDR)
+    assert env.kit.auth.login(identifier="alice", password=PASSWORD, address=ADDR)
+
+
+def test_a_reset_link_cannot_verify_an_email_changed_under_it(
+    memory_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between the link's check and the verification the email moved: nothing is verified.
+
+    The store's ``mark_email_verified`` is conditional on the email the link was
+    bound to, so the race cannot verify the new address with the old mailbox.
+    """
+    user = memory_env.register()
+    memory_env.kit.account.forgot_password(email="alice@example.com", address=ADDR)
+    token = memory_env.last_token("password_reset")
+    users = memory_env.kit.stores.users
+    assert isinstance(users, MemoryUserStore)
+    real_set_password = users.set_password
+
+    def set_password_then_email_moves(user_id: str, password_hash: str, *, at: datetime) -> None:
+        real_set_password(user_id, password_hash, at=at)
+        users._replace(user_id, email="elsewhere@example.com")  # a concurrent change
+
+    monkeypatch.setattr(users, "set_password", set_password_then_email_moves)
+    memory_env.kit.account.reset_password(token=token, new_password=NEW_PASSWORD, address=ADDR)
+    stored = users.get(user.id)
+    assert stored is not None
+    assert stored.email == "elsewhere@example.com"
+    assert stored.email_verified is False
+
+
 def test_a_reset_link_expires_after_thirty_minutes(memory_env: Env) -> None:
     memory_env.register()
     memory_env.kit.account.forgot_password(email="alice@example.com", address=ADDR)
@@ -337,6 +431,63 @@ def test_email_change_confirms_at_the_new_address_and_warns_the_old(env: Env) ->
     assert env.kit.auth.login(identifier="alice.new@example.com", password=PASSWORD, address=ADDR)
     with pytest.raises(InvalidCredentials):
         env.kit.auth.login(identifier="alice@example.com", password=PASSWORD, address="203.0.113.2")
+
+
+def test_a_pending_email_change_dies_when_the_owner_resets_the_password(env: Env) -> None:
+    """Whoever learnt the password asks to move the account to their address; the
+    owner, warned at the old address, resets the password: the pending change link
+    must be dead, or the takeover completes after the owner took the account back.
+    """
+    user = env.register()
+    env.kit.account.request_email_change(
+        user=user, password=PASSWORD, new_email="mallory@example.net", address="203.0.113.66"
+    )
+    assert env.outbox("email_change_notice", "alice@example.com")
+    hijack = env.last_token("email_change_confirm", "mallory@example.net")
+    env.kit.account.forgot_password(email="alice@example.com", address=ADDR)
+    env.kit.account.reset_password(
+        token=env.last_token("password_reset"), new_password=NEW_PASSWORD, address=ADDR
+    )
+    with pytest.raises(InvalidToken):
+        env.kit.account.confirm_email_change(token=hijack, address="203.0.113.66")
+    stored = env.kit.stores.users.get(user.id)
+    assert stored is not None
+    assert stored.email == "alice@example.com"
+
+
+def test_a_pending_email_change_dies_when_the_password_is_changed(env: Env) -> None:
+    user = env.register()
+    env.kit.account.request_email_change(
+        user=user, password=PASSWORD, new_email="mallory@example.net", address=ADDR
+    )
+    hijack = env.last_token("email_change_confirm")
+    pair = env.kit.auth.login(identifier="alice", password=PASSWORD, address=ADDR)
+    env.kit.auth.change_password(
+        principal=env.kit.auth.authenticate_access_token(pair.access_token),
+        current_password=PASSWORD,
+        new_password=NEW_PASSWORD,
+        address=ADDR,
+    )
+    with pytest.raises(InvalidToken):
+        env.kit.account.confirm_email_change(token=hijack, address=ADDR)
+
+
+def test_email_change_requests_spend_the_mail_budget_even_when_the_address_is_taken(
+    memory_env: Env,
+) -> None:
+    """A 409 says an address is registered: probing must be throttled like any request."""
+    alice = memory_env.register()
+    memory_env.register("bob")
+    for _ in range(ThrottleRules().account_mails):
+        with pytest.raises(Conflict):
+            memory_env.kit.account.request_email_change(
+                user=alice, password=PASSWORD, new_email="bob@example.com", address=ADDR
+            )
+    for probe in ("bob@example.com", "nobody@example.com"):
+        with pytest.raises(TooManyAttempts):
+            memory_env.kit.account.request_email_change(
+                user=alice, password=PASSWORD, new_email=probe, address=ADDR
+            )
 
 
 def test_email_change_needs_the_password(memory_env: Env) -> None:
@@ -456,6 +607,55 @@ def test_admin_delete_applies_the_last_admin_guard(env: Env) -> None:
         env.kit.account.admin_delete(actor=root, user_id=alice.id, address=ADDR)
     with pytest.raises(NotFound):
         env.kit.account.admin_delete(actor=root, user_id="not-an-id", address=ADDR)
+
+
+def _race(*actions: Callable[[], object]) -> list[str]:
+    """Run ``actions`` in threads released together; "ok" or "conflict" for each."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list[str] = []
+
+    def run(action: Callable[[], object]) -> None:
+        barrier.wait()
+        try:
+            action()
+            outcomes.append("ok")
+        except Conflict:
+            outcomes.append("conflict")
+
+    threads = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return outcomes
+
+
+def test_last_admin_guard_holds_when_deletions_race(env: Env) -> None:
+    """Two last admins deleting each other at once, or one deleting itself while the
+    other is deactivated: exactly one change lands, one active admin is left.
+    """
+    users = env.kit.stores.users
+    account = env.kit.account
+    leftovers: list[User] = []
+    for round_ in range(4):
+        a, b = _admin(env, f"alpha{round_}"), _admin(env, f"bravo{round_}")
+        for old in leftovers:
+            assert users.delete(old.id)
+        outcomes = _race(
+            partial(account.admin_delete, actor=a, user_id=b.id, address=ADDR),
+            partial(account.admin_delete, actor=b, user_id=a.id, address=ADDR),
+        )
+        assert sorted(outcomes) == ["conflict", "ok"]
+        assert users.count_active_admins() == 1
+        survivor = a if users.get(a.id) is not None else b
+        c = _admin(env, f"charlie{round_}")
+        outcomes = _race(
+            partial(account.delete_account, user=c, password=PASSWORD, address=ADDR),
+            partial(users.set_active, survivor.id, False),
+        )
+        assert sorted(outcomes) == ["conflict", "ok"]
+        assert users.count_active_admins() == 1
+        leftovers = [u for u in (a, b, c) if users.get(u.id) is not None]
 
 
 def test_admin_delete_needs_an_admin(memory_env: Env) -> None:

@@ -1,8 +1,8 @@
 """One-time action tokens: the store contract, a 20-thread race, and a lifecycle state machine.
 
 The properties (issue 15): no token works twice; no token survives the change it
-guards (a reset link the password, a verification or email-change link the
-email); expiry holds with the injected clock; of twenty threads redeeming one
+guards (a verification link the email; a reset or email-change link the password
+and the email); expiry holds with the injected clock; of twenty threads redeeming one
 token at once exactly one wins, on SQLite and PostgreSQL as in memory.
 """
 
@@ -208,6 +208,42 @@ def test_one_of_twenty_concurrent_redemptions_wins_sql(engine: Engine) -> None:
         assert left == 0
 
 
+def test_twenty_concurrent_issues_leave_one_live_link_sql(engine: Engine) -> None:
+    """Only the newest link of a kind works, even when twenty are asked for at once.
+
+    Two workers asking at the same moment (two email changes to different
+    addresses, say) must not leave two live links: the store serialises the
+    replace per user.
+    """
+    users = SqlUserStore(engine)
+    user = make_user(users)
+    tokens = ActionTokens(
+        SqlActionTokenStore(engine), key=KEY, lifetimes=LIFETIMES, clock=FrozenClock(NOW)
+    )
+    for _ in range(3):
+        barrier = threading.Barrier(THREADS)
+        errors: list[BaseException] = []
+
+        def issue(
+            i: int, barrier: threading.Barrier = barrier, errors: list[BaseException] = errors
+        ) -> None:
+            barrier.wait()
+            try:
+                tokens.issue(user, ActionPurpose.CHANGE_EMAIL, new_email=f"n{i}@example.com")
+            except BaseException as exc:  # every failure is reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=issue, args=(i,)) for i in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert not errors
+        with engine.connect() as conn:
+            live = conn.execute(select(func.count()).select_from(action_tokens)).scalar_one()
+        assert live == 1
+
+
 def test_one_of_twenty_concurrent_redemptions_wins_memory() -> None:
     users = MemoryUserStore()
     user = make_user(users)
@@ -340,10 +376,11 @@ class TokenLifecycle(RuleBasedStateMachine):
     @rule(entry=issued, purpose=st.sampled_from(list(ActionPurpose)))
     def redeem(self, entry: Issued, purpose: ActionPurpose) -> None:
         consumable = entry.live and entry.purpose is purpose and self.clock.now() < entry.expires_at
+        email_unchanged = entry.email_version == self.email_version
         guarded_unchanged = (
-            entry.password_version == self.password_version
-            if purpose is ActionPurpose.RESET_PASSWORD
-            else entry.email_version == self.email_version
+            email_unchanged
+            if purpose is ActionPurpose.VERIFY_EMAIL
+            else email_unchanged and entry.password_version == self.password_version
         )
         expected = consumable and guarded_unchanged
         try:

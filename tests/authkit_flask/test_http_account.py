@@ -129,6 +129,36 @@ def test_require_verified_email_answers_403_email_unverified(
     assert login(client=client).status_code == 200
 
 
+def test_an_unverified_account_whose_link_expired_gets_back_in_through_a_reset(
+    make_app: Callable[..., Flask],
+    config: AuthkitConfig,
+    register: Callable[..., TestResponse],
+    login: Callable[..., TestResponse],
+    expect_problem: Problem,
+) -> None:
+    """403 ``email_unverified`` names the way back; the reset verifies the address."""
+    app = make_app(dataclasses.replace(config, account=AccountConfig(require_verified_email=True)))
+    client = app.test_client()
+    kit = get_state(app).kit
+    assert register(client=client).status_code == 201
+    # The verification link is never used (as if it expired): the reset is the way in.
+    refused = expect_problem(login(client=client), 403, "email_unverified")
+    assert "Forgot password" in refused["detail"]
+    for secret in ("alice@example.com", "alice"):
+        assert secret not in refused["detail"]
+    forgot = client.post("/auth/password/forgot", json={"email": "alice@example.com"})
+    assert forgot.status_code == 202
+    done = client.post(
+        "/auth/password/reset",
+        json={"token": token_of(kit, "password_reset"), "new_password": NEW_PASSWORD},
+    )
+    assert done.status_code == 204
+    signed_in = login("alice", NEW_PASSWORD, client=client)
+    assert signed_in.status_code == 200
+    me = client.get("/auth/me", headers=bearer(signed_in.get_json()["access_token"]))
+    assert me.get_json()["email_verified"] is True
+
+
 # -- forgot and reset ----------------------------------------------------------------------
 
 

@@ -89,10 +89,20 @@ class AccountDisabled(AuthkitError):
 
 
 class EmailUnverified(AuthkitError):
-    """Sign-in refused until the account's email is verified (only after a correct password)."""
+    """Sign-in refused until the account's email is verified (only after a correct password).
+
+    The message names the way back when the verification link has expired (a new
+    one can only be asked for signed in): a completed password reset, whose link
+    goes to the same address, verifies it. It says nothing about the account that
+    the correct password did not already reveal.
+    """
 
     code = "email_unverified"
-    default_message = "Verify your email address before signing in."
+    default_message = (
+        "Verify your email address before signing in: open the link in the latest "
+        "verification message. If it has expired, use \u201cForgot password?\u201d: "
+        "completing a password reset from that address also verifies it."
+    )
 
 
 class MfaRequired(AuthkitError):

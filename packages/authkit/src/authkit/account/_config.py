@@ -9,11 +9,11 @@ from authkit.account._records import ActionPurpose
 from authkit.errors import ConfigurationError
 
 RESET_PASSWORD_PATH = "/reset-password"  # noqa: S105 - a page path
-"""Page that password-reset links open (the token rides in the URL fragment)."""
+"""The page a password-reset link opens (the token in its fragment)."""
 VERIFY_EMAIL_PATH = "/verify-email"
-"""Page that email-verification links open."""
+"""The page a verification link opens."""
 CONFIRM_EMAIL_PATH = "/confirm-email"
-"""Page that email-change confirmation links open."""
+"""The page an email-change confirmation link opens."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -20,9 +20,10 @@ class ActionPurpose(StrEnum):
 class ActionTokenRecord:
     """A stored action token.
 
-    ``binding`` is an HMAC of the state the token guards (the password hash for a
-    reset, the email for a verification or an email change): once that state
-    changes, the binding no longer matches and the token is dead even if unused.
+    ``binding`` is an HMAC of the state the token guards (the email for a
+    verification; the password hash and the email for a reset or an email
+    change): once that state changes, the binding no longer matches and the
+    token is dead even if unused.
     ``new_email`` is the address an email change confirms (change tokens only).
     """
 

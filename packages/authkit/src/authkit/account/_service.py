@@ -10,9 +10,11 @@ the same standard as sign-in:
   known or not;
 * every link is single use, short-lived, hashed at rest and bound to the state it
   acts on (see ``authkit.account._tokens``);
-* a reset revokes every session of the account and tells the owner by mail; an
-  email change needs the password, confirms at the new address, warns the old one,
-  and checks uniqueness again when confirmed;
+* a reset revokes every session of the account, ends any pending email change,
+  verifies the address the link went to (the way back for an unverified account
+  whose link expired) and tells the owner by mail; an email change needs the
+  password, confirms at the new address, warns the old one, and checks
+  uniqueness again when confirmed;
 * deleting an account erases the row and everything under it; audit events keep
   their pseudonyms, which then point at no one.
 
@@ -43,21 +45,21 @@ from authkit.users._reauth import GuessThrottle, reauthenticate
 from authkit.users._store import UserStore
 
 VERIFY_REQUEST_EVENT = "email.verify_request"
-"""Audit event: a signed-in user asked for a new verification link."""
+"""Audit event: a verification link was asked for (at registration or signed in)."""
 VERIFY_EVENT = "email.verify"
 """Audit event: a verification link was redeemed (or refused)."""
 FORGOT_EVENT = "password.forgot"
-"""Audit event: a forgot-password request; its actor is the pseudonym of the email as typed."""
+"""Audit event: a forgot-password request, under the pseudonym of the email as typed."""
 RESET_LINK_EVENT = "password.reset_link"
-"""Audit event, from the mail worker: a reset link was sent, or skipped (unknown or disabled)."""
+"""Audit event from the mail worker: a reset link was made, or skipped and why."""
 RESET_EVENT = "password.reset"
-"""Audit event: a password was reset through an emailed link."""
+"""Audit event: a password was reset through a link (or the link refused)."""
 CHANGE_REQUEST_EVENT = "email.change_request"
-"""Audit event: a signed-in user asked to change their email (password checked)."""
+"""Audit event: an email change was asked for (password checked)."""
 CHANGE_EVENT = "email.change"
-"""Audit event: an email change was confirmed from the new address."""
+"""Audit event: an email change was confirmed at the new address (or refused)."""
 DELETE_EVENT = "account.delete"
-"""Audit event: a user deleted their own account; later events keep only its pseudonym."""
+"""Audit event: an account deleted itself (password checked)."""
 ADMIN_DELETE_EVENT = "admin.user.delete"
 """Audit event: an administrator deleted an account."""
 
@@ -85,11 +87,11 @@ class MfaEraser(Protocol):
 
 
 class AccountService:
-    """Account recovery and email flows: verify, forgot and reset, email change, deletion.
+    """The account flows over emailed links: verify, forgot and reset, change email, delete.
 
-    Every flow is audited with pseudonyms only. Links are one-time action tokens,
-    hashed at rest and bound to the state they guard; mail goes through the
-    background dispatcher, so no request waits on, or reveals, a send.
+    Built by ``authkit.build`` (``Authkit.account``); every decision about these
+    flows is here, the adapters only map HTTP to these calls. See the module
+    docstring for the security properties each flow keeps.
     """
 
     def __init__(
@@ -244,8 +246,14 @@ class AccountService:
 
         The new password is checked against the policy before the link is spent,
         so a weak one (``WeakPassword``) leaves the link usable. ``InvalidToken``
-        for an unknown, used or expired link, or one made before the password last
-        changed. The account is told by mail.
+        for an unknown, used or expired link, or one made before the password or
+        the email last changed. The account is told by mail.
+
+        Completing a reset proves control of the mailbox the link went to, and the
+        link is bound to the email, so an unverified address is verified here
+        (only if it is still that email). This is the way back for an account
+        whose verification link expired while ``require_verified_email`` refuses
+        its sign-in (and so the signed-in request for a new link).
         """
         with self._failure_audited(RESET_EVENT, address):
             record = self.tokens.peek(token, ActionPurpose.RESET_PASSWORD)
@@ -254,11 +262,25 @@ class AccountService:
                 raise InvalidToken()
             self.policy.enforce(new_password, username=user.username, email=user.email)
             _, user = self.tokens.redeem_record(token, ActionPurpose.RESET_PASSWORD, self.users.get)
-        self.users.set_password(user.id, self.hasher.hash(new_password), at=self.clock.now())
-        self.tokens.forget(user.id, ActionPurpose.RESET_PASSWORD)
+        now = self.clock.now()
+        self.users.set_password(user.id, self.hasher.hash(new_password), at=now)
+        # The new password hash kills every other reset and email-change link too
+        # (their bindings include it); forget them rather than leave dead rows.
+        self.tokens.forget(user.id, ActionPurpose.RESET_PASSWORD, ActionPurpose.CHANGE_EMAIL)
         revoked = self.refresh_tokens.revoke_user(user.id)
+        # Conditional on the email the link was bound to (checked by redeem_record):
+        # an email changed meanwhile is not verified by a link sent to the old one.
+        verified = (
+            not user.email_verified
+            and self.users.mark_email_verified(user.id, email=user.email, at=now) is not None
+        )
         self.audit.log(
-            RESET_EVENT, outcome="success", actor=user.id, client_address=address, revoked=revoked
+            RESET_EVENT,
+            outcome="success",
+            actor=user.id,
+            client_address=address,
+            revoked=revoked,
+            newly_verified=verified,
         )
         to = user.email
         self._submit(lambda: self.composer.password_changed(to), "password_changed")
@@ -288,6 +310,21 @@ class AccountService:
         )
         _, wanted = normalise_identity(user.username, new_email)
         validate_identity(user.username, wanted)
+        # Counted before the uniqueness check: a 409 tells whether an address is
+        # registered, so asking must spend the budget whatever the answer (else a
+        # signed-in user could test addresses without limit, where registration
+        # is throttled per client address).
+        try:
+            self.throttle.account_mail_attempt(user.id)
+        except TooManyAttempts:
+            self.audit.log(
+                CHANGE_REQUEST_EVENT,
+                outcome="denied",
+                actor=user.id,
+                client_address=address,
+                reason="throttled",
+            )
+            raise
         if canonical(wanted) == canonical(user.email):
             raise Conflict("This is already the account's email.", reason="same_email")
         holder = self.users.find_by_login(wanted)
@@ -300,17 +337,6 @@ class AccountService:
                 reason="conflict",
             )
             raise Conflict("The username or email is already registered.")
-        try:
-            self.throttle.account_mail_attempt(user.id)
-        except TooManyAttempts:
-            self.audit.log(
-                CHANGE_REQUEST_EVENT,
-                outcome="denied",
-                actor=user.id,
-                client_address=address,
-                reason="throttled",
-            )
-            raise
         issued = self.tokens.issue(user, ActionPurpose.CHANGE_EMAIL, new_email=wanted)
         link = self.config.link(ActionPurpose.CHANGE_EMAIL, issued.token)
         old = user.email

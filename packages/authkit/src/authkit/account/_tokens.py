@@ -5,8 +5,16 @@ its SHA-256, like refresh tokens: a database leak yields no usable link. Each is
 single use (redeeming deletes it atomically), expires (OWASP Forgot Password
 Cheat Sheet: short-lived; reset 30 minutes, verification and email change 24
 hours by default), and is bound to the state it acts on through an HMAC
-fingerprint, so a reset link dies when the password changes and a verification
-link when the email changes, whether or not it was used.
+fingerprint, so a link dies when that state changes, whether or not it was used:
+
+* a verification link: the email;
+* a reset link: the password hash *and* the email. A reset proves control of the
+  mailbox it was sent to (completing one also verifies that address), so a link
+  sent to an address the account has since left must not work;
+* an email-change link: the email *and* the password hash. Whoever learnt the
+  password can ask to move the account to their own address; once the owner
+  resets or changes the password, that pending link must die with it, or the
+  takeover would complete after the owner took the account back.
 """
 
 from __future__ import annotations
@@ -32,14 +40,14 @@ _MAX_TOKEN_CHARS = 128
 
 @dataclass(frozen=True, kw_only=True)
 class IssuedActionToken:
-    """A freshly issued link token: the secret to mail (never stored) and its stored record."""
+    """A freshly made link token: the token to mail (shown once) and the record stored."""
 
     token: str = field(repr=False)
     record: ActionTokenRecord
 
 
 def hash_action_token(token: str) -> str:
-    """The SHA-256 hex digest under which a link token is stored and looked up."""
+    """The SHA-256 (hex) under which a token is stored and looked up; never the token."""
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
@@ -61,10 +69,11 @@ class ActionTokens:
 
     def binding(self, user: User, purpose: ActionPurpose) -> str:
         """The fingerprint of the state ``purpose`` guards, as ``user`` holds it now."""
-        if purpose is ActionPurpose.RESET_PASSWORD:
-            state = user.password_hash
-        else:
+        if purpose is ActionPurpose.VERIFY_EMAIL:
             state = canonical(user.email)
+        else:
+            # Reset and email change: both the password and the email (module docstring).
+            state = f"{user.password_hash}\x00{canonical(user.email)}"
         message = f"{purpose.value}\x00{user.id}\x00{state}".encode("utf-8", "surrogatepass")
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 

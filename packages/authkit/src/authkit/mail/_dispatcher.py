@@ -29,7 +29,7 @@ from authkit.mail._message import Mailer, MailMessage
 logger = logging.getLogger("authkit.mail")
 
 Job = Callable[[], MailMessage | None]
-"""Work run on the mail worker: returns the message to send, or ``None`` to send nothing."""
+"""Work for the mail thread: returns the message to send, or ``None`` for nothing to send."""
 FailureHook = Callable[[str, BaseException], None]
 """Called with the message kind (``"unknown"`` before a job made its message) and the error."""
 SentHook = Callable[[str], None]

@@ -17,7 +17,7 @@ from authkit.errors import ConfigurationError, MailDeliveryError
 from authkit.mail._message import MailMessage, parse_address
 
 Security = Literal["starttls", "tls", "none"]
-"""How an SMTP connection is protected: STARTTLS, implicit TLS, or none (loopback only)."""
+"""How the SMTP connection is secured: STARTTLS upgrade, implicit TLS, or none (loopback)."""
 Retry = Callable[[Callable[[], None]], None]
 """Runs one attempt function, again as the policy sees fit, and re-raises the last failure.
 

@@ -9,7 +9,8 @@ const MESSAGES = {
   invalid_credentials: "The username or password is incorrect.",
   account_disabled: "This account is disabled. Contact an administrator.",
   email_unverified:
-    "Verify your email address first: open the link we sent to it. The link in the latest message works.",
+    "Verify your email address first: open the link we sent to it. The link in the latest message works. " +
+    "If it has expired, use “Forgot password?”: resetting your password from that email also verifies it.",
   invalid_otp: "That code is not valid. Codes can be used only once; wait for the next one.",
   invalid_token: "Your session has ended. Sign in again.",
   token_reused: "Your session has ended. Sign in again.",

@@ -9,7 +9,7 @@ from authkit.account._records import ActionPurpose, ActionTokenRecord
 
 
 class MemoryActionTokenStore:
-    """Emailed link tokens in process memory, redeemed under a lock (tests, one process)."""
+    """Action tokens in a dict under one lock (tests, one process); the SQL store's contract."""
 
     def __init__(self) -> None:
         self._by_hash: dict[str, ActionTokenRecord] = {}

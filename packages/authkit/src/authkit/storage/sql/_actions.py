@@ -10,18 +10,25 @@ from sqlalchemy import Engine, and_, delete, insert, select
 from authkit.account._records import ActionPurpose, ActionTokenRecord
 from authkit.clock import utc
 from authkit.storage.sql._engine import read_only
-from authkit.storage.sql._tables import action_tokens
+from authkit.storage.sql._tables import action_tokens, users
 
 
 class SqlActionTokenStore:
-    """Emailed link tokens in SQL: redeemed by one conditional DELETE, so exactly once."""
+    """Action tokens in ``authkit_action_tokens``; redeeming is one conditional DELETE."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
 
     def add(self, record: ActionTokenRecord) -> None:
+        """Replace the user's link of this purpose, serialised per user.
+
+        Without the row lock two concurrent adds on PostgreSQL (READ COMMITTED)
+        would each delete nothing and each insert, leaving two live links; SQLite
+        serialises writers already (BEGIN IMMEDIATE), where ``FOR UPDATE`` is a no-op.
+        """
         t = action_tokens.c
         with self._engine.begin() as conn:
+            conn.execute(select(users.c.id).where(users.c.id == record.user_id).with_for_update())
             conn.execute(
                 delete(action_tokens).where(
                     and_(t.user_id == record.user_id, t.purpose == record.purpose.value)

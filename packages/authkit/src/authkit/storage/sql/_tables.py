@@ -153,7 +153,7 @@ action_tokens = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False, index=True),
 )
-"""``authkit_action_tokens``: emailed one-time links, stored only as SHA-256 hashes."""
+"""``authkit_action_tokens``: hashes of emailed one-time links, purpose, binding, expiry."""
 
 __all__ = [
     "NAMING_CONVENTION",
