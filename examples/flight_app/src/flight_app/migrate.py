@@ -10,8 +10,13 @@ from sqlalchemy import create_engine, inspect
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
+from authkit.errors import ServiceUnavailable
 from authkit.storage import create_engine as authkit_engine
 from authkit.storage import metadata
+
+
+def _first_line(exc: OperationalError) -> str:
+    return str(exc.orig or exc).strip().splitlines()[0]
 
 
 def alembic_config(database_url: str) -> Config:
@@ -58,7 +63,12 @@ def require_head(database_url: str) -> None:
     try:
         current, heads = revisions(database_url)
     except OperationalError as exc:
-        reason = str(exc.orig or exc).strip().splitlines()[0]
+        raise NotMigrated(f"cannot reach the database: {_first_line(exc)}") from exc
+    except ServiceUnavailable as exc:
+        # authkit's engine turns a refused or lost PostgreSQL connection into this
+        # (503 in the app); the driver's error it stands for is its cause.
+        cause = exc.__cause__
+        reason = _first_line(cause) if isinstance(cause, OperationalError) else str(exc)
         raise NotMigrated(f"cannot reach the database: {reason}") from exc
     if current == heads:
         return
