@@ -15,10 +15,10 @@ refuses a request without it (``ignored_auth``); ``FUZZ_CHECKS=all`` runs every
 check schemathesis has (some of them, like positive-data acceptance, need rules
 no schema can state, such as the password policy). A fixed seed and example budget keep the
 CI run bounded (``--examples``, default 12); ``nox -s fuzz`` runs a longer one.
-Sign-in and registration limits are raised for the fuzzed server so the run
-exercises the endpoints rather than the throttle (429 stays documented and is
-tested in the adapter's tests). Prints the operations and examples tried; exits
-non-zero on any failure. Usage::
+Sign-in, registration, forgot-password and account-mail limits are raised for the
+fuzzed server so the run exercises the endpoints rather than the throttle (429
+stays documented and is tested in the adapter's tests). Prints the operations and
+examples tried; exits non-zero on any failure. Usage::
 
     python scripts/fuzz_api.py [--examples N] [--seed S] [--report-dir DIR]
 """
@@ -55,6 +55,10 @@ DEFAULT_SEED = 20261130
 DEFAULT_EXAMPLES = 12
 GENEROUS = "1000000"
 """Throttle limits for the fuzzed server: far above what a run can send."""
+SPARE_ACCOUNT_OPERATIONS = ("logout_all", "delete_me")
+"""Operations run as a second account: ``/auth/logout-all`` ends every session of its
+caller and ``DELETE /auth/me`` (given the password) deletes it, so neither may run as
+the admin the rest of the run depends on."""
 
 
 def free_port() -> int:
@@ -85,6 +89,9 @@ def start_server(folder: Path, admin_password: str) -> tuple[subprocess.Popen[by
             "FLIGHT_APP_THROTTLE_ADDRESS_LIMIT": GENEROUS,
             "FLIGHT_APP_THROTTLE_ACCOUNT_LIMIT": GENEROUS,
             "FLIGHT_APP_THROTTLE_REGISTER_LIMIT": GENEROUS,
+            "FLIGHT_APP_THROTTLE_FORGOT_ADDRESS_LIMIT": GENEROUS,
+            "FLIGHT_APP_THROTTLE_FORGOT_EMAIL_LIMIT": GENEROUS,
+            "FLIGHT_APP_THROTTLE_ACCOUNT_MAIL_LIMIT": GENEROUS,
         }
     )
     log = folder / "serve.log"
@@ -128,8 +135,8 @@ def admin_token(base: str, password: str) -> str:
 
 
 def spare_user_token(base: str) -> str:
-    """A second account's token, for ``/auth/logout-all``: that ends every session of
-    its caller's account, so it must not run as the admin the rest of the run uses."""
+    """A second account's token, for ``SPARE_ACCOUNT_OPERATIONS``: they end every session
+    of their caller (or its account), so must not run as the admin the rest of the run uses."""
     password = "Vq-" + secrets.token_urlsafe(24)
     account = {"username": "fuzzspare", "email": "fuzzspare@example.com", "password": password}
     registered = httpx.post(f"{base}/auth/register", json=account, timeout=30)
@@ -145,8 +152,9 @@ def spare_user_token(base: str) -> str:
 
 def write_config(path: Path, *, token: str | None, spare_token: str | None) -> Path:
     """A ``schemathesis.toml``: the admin's bearer token on every request, except
-    ``/auth/logout-all``, which ends every session of its caller's account and so runs
-    as another account; no automatic sign-up (the anonymous run stays anonymous)."""
+    ``/auth/logout-all`` and ``DELETE /auth/me``, which end every session (or the
+    account) of their caller and so run as another account; no automatic sign-up
+    (the anonymous run stays anonymous)."""
     lines = ["[auth]", "auto-signup = false", ""]
     if token is not None:
         lines += ["[auth.openapi.bearerAuth]", f'bearer = "{token}"', ""]
@@ -161,12 +169,14 @@ def write_config(path: Path, *, token: str | None, spare_token: str | None) -> P
             "",
         ]
     if spare_token is not None:
-        lines += [
-            "[[operations]]",
-            'include-path = "/auth/logout-all"',
-            f'headers = {{ Authorization = "Bearer {spare_token}" }}',
-            "",
-        ]
+        # Both end the caller's sessions or account: never the admin's.
+        for operation_id in SPARE_ACCOUNT_OPERATIONS:
+            lines += [
+                "[[operations]]",
+                f'include-operation-id = "{operation_id}"',
+                f'headers = {{ Authorization = "Bearer {spare_token}" }}',
+                "",
+            ]
     path.write_text("\n".join(lines))
     path.chmod(0o600)
     return path
