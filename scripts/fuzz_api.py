@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,10 +56,12 @@ DEFAULT_SEED = 20261130
 DEFAULT_EXAMPLES = 12
 GENEROUS = "1000000"
 """Throttle limits for the fuzzed server: far above what a run can send."""
-SPARE_ACCOUNT_OPERATIONS = ("logout_all", "delete_me")
-"""Operations run as a second account: ``/auth/logout-all`` ends every session of its
-caller and ``DELETE /auth/me`` (given the password) deletes it, so neither may run as
-the admin the rest of the run depends on."""
+SPARE_ACCOUNTS = {"logout_all": "fuzzspare", "delete_me": "fuzzdelete"}
+"""Operations run as an account of their own (operation id to username):
+``/auth/logout-all`` ends every session of its caller, access tokens included, and
+``DELETE /auth/me`` (given the password) deletes it, so neither may run as the admin
+the rest of the run depends on, nor share an account (after a logout-all the other
+would only ever see 401 ``invalid_token``)."""
 
 
 def free_port() -> int:
@@ -134,27 +137,28 @@ def admin_token(base: str, password: str) -> str:
     return token
 
 
-def spare_user_token(base: str) -> str:
-    """A second account's token, for ``SPARE_ACCOUNT_OPERATIONS``: they end every session
-    of their caller (or its account), so must not run as the admin the rest of the run uses."""
+def spare_user_token(base: str, username: str) -> str:
+    """A sign-in of a new account, for one of ``SPARE_ACCOUNTS``: those end every
+    session (or the account) of their caller, so must not run as the admin the rest
+    of the run uses."""
     password = "Vq-" + secrets.token_urlsafe(24)
-    account = {"username": "fuzzspare", "email": "fuzzspare@example.com", "password": password}
+    account = {"username": username, "email": f"{username}@example.com", "password": password}
     registered = httpx.post(f"{base}/auth/register", json=account, timeout=30)
     if registered.status_code != 201:
         raise SystemExit(f"registering the spare account failed: {registered.text}")
     response = httpx.post(
-        f"{base}/auth/login", json={"username": "fuzzspare", "password": password}, timeout=30
+        f"{base}/auth/login", json={"username": username, "password": password}, timeout=30
     )
     response.raise_for_status()
     token: str = response.json()["access_token"]
     return token
 
 
-def write_config(path: Path, *, token: str | None, spare_token: str | None) -> Path:
+def write_config(path: Path, *, token: str | None, spare_tokens: Mapping[str, str]) -> Path:
     """A ``schemathesis.toml``: the admin's bearer token on every request, except
-    ``/auth/logout-all`` and ``DELETE /auth/me``, which end every session (or the
-    account) of their caller and so run as another account; no automatic sign-up
-    (the anonymous run stays anonymous)."""
+    ``SPARE_ACCOUNTS``' operations (``/auth/logout-all``, ``DELETE /auth/me``), which
+    end every session (or the account) of their caller and so each run as an account
+    of their own; no automatic sign-up (the anonymous run stays anonymous)."""
     lines = ["[auth]", "auto-signup = false", ""]
     if token is not None:
         lines += ["[auth.openapi.bearerAuth]", f'bearer = "{token}"', ""]
@@ -168,15 +172,13 @@ def write_config(path: Path, *, token: str | None, spare_token: str | None) -> P
             f'parameters = {{ origin = "ZRH", destination = "LHR", depart = "{depart}" }}',
             "",
         ]
-    if spare_token is not None:
-        # Both end the caller's sessions or account: never the admin's.
-        for operation_id in SPARE_ACCOUNT_OPERATIONS:
-            lines += [
-                "[[operations]]",
-                f'include-operation-id = "{operation_id}"',
-                f'headers = {{ Authorization = "Bearer {spare_token}" }}',
-                "",
-            ]
+    for operation_id, spare_token in spare_tokens.items():
+        lines += [
+            "[[operations]]",
+            f'include-operation-id = "{operation_id}"',
+            f'headers = {{ Authorization = "Bearer {spare_token}" }}',
+            "",
+        ]
     path.write_text("\n".join(lines))
     path.chmod(0o600)
     return path
@@ -280,9 +282,12 @@ def main(argv: list[str] | None = None) -> int:
             auth_config = write_config(
                 folder / "authenticated.toml",
                 token=admin_token(base, password),
-                spare_token=spare_user_token(base),
+                spare_tokens={
+                    operation_id: spare_user_token(base, username)
+                    for operation_id, username in SPARE_ACCOUNTS.items()
+                },
             )
-            anon_config = write_config(folder / "anonymous.toml", token=None, spare_token=None)
+            anon_config = write_config(folder / "anonymous.toml", token=None, spare_tokens={})
             started = time.monotonic()
             code_auth, auth = run_schemathesis(
                 base,
