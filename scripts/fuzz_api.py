@@ -15,10 +15,10 @@ refuses a request without it (``ignored_auth``); ``FUZZ_CHECKS=all`` runs every
 check schemathesis has (some of them, like positive-data acceptance, need rules
 no schema can state, such as the password policy). A fixed seed and example budget keep the
 CI run bounded (``--examples``, default 12); ``nox -s fuzz`` runs a longer one.
-Sign-in and registration limits are raised for the fuzzed server so the run
-exercises the endpoints rather than the throttle (429 stays documented and is
-tested in the adapter's tests). Prints the operations and examples tried; exits
-non-zero on any failure. Usage::
+Sign-in, registration, forgot-password and account-mail limits are raised for the
+fuzzed server so the run exercises the endpoints rather than the throttle (429
+stays documented and is tested in the adapter's tests). Prints the operations and
+examples tried; exits non-zero on any failure. Usage::
 
     python scripts/fuzz_api.py [--examples N] [--seed S] [--report-dir DIR]
 """
@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,12 @@ DEFAULT_SEED = 20261130
 DEFAULT_EXAMPLES = 12
 GENEROUS = "1000000"
 """Throttle limits for the fuzzed server: far above what a run can send."""
+SPARE_ACCOUNTS = {"logout_all": "fuzzspare", "delete_me": "fuzzdelete"}
+"""Operations run as an account of their own (operation id to username):
+``/auth/logout-all`` ends every session of its caller, access tokens included, and
+``DELETE /auth/me`` (given the password) deletes it, so neither may run as the admin
+the rest of the run depends on, nor share an account (after a logout-all the other
+would only ever see 401 ``invalid_token``)."""
 
 
 def free_port() -> int:
@@ -85,6 +92,9 @@ def start_server(folder: Path, admin_password: str) -> tuple[subprocess.Popen[by
             "FLIGHT_APP_THROTTLE_ADDRESS_LIMIT": GENEROUS,
             "FLIGHT_APP_THROTTLE_ACCOUNT_LIMIT": GENEROUS,
             "FLIGHT_APP_THROTTLE_REGISTER_LIMIT": GENEROUS,
+            "FLIGHT_APP_THROTTLE_FORGOT_ADDRESS_LIMIT": GENEROUS,
+            "FLIGHT_APP_THROTTLE_FORGOT_EMAIL_LIMIT": GENEROUS,
+            "FLIGHT_APP_THROTTLE_ACCOUNT_MAIL_LIMIT": GENEROUS,
         }
     )
     log = folder / "serve.log"
@@ -127,26 +137,28 @@ def admin_token(base: str, password: str) -> str:
     return token
 
 
-def spare_user_token(base: str) -> str:
-    """A second account's token, for ``/auth/logout-all``: that ends every session of
-    its caller's account, so it must not run as the admin the rest of the run uses."""
+def spare_user_token(base: str, username: str) -> str:
+    """A sign-in of a new account, for one of ``SPARE_ACCOUNTS``: those end every
+    session (or the account) of their caller, so must not run as the admin the rest
+    of the run uses."""
     password = "Vq-" + secrets.token_urlsafe(24)
-    account = {"username": "fuzzspare", "email": "fuzzspare@example.com", "password": password}
+    account = {"username": username, "email": f"{username}@example.com", "password": password}
     registered = httpx.post(f"{base}/auth/register", json=account, timeout=30)
     if registered.status_code != 201:
         raise SystemExit(f"registering the spare account failed: {registered.text}")
     response = httpx.post(
-        f"{base}/auth/login", json={"username": "fuzzspare", "password": password}, timeout=30
+        f"{base}/auth/login", json={"username": username, "password": password}, timeout=30
     )
     response.raise_for_status()
     token: str = response.json()["access_token"]
     return token
 
 
-def write_config(path: Path, *, token: str | None, spare_token: str | None) -> Path:
+def write_config(path: Path, *, token: str | None, spare_tokens: Mapping[str, str]) -> Path:
     """A ``schemathesis.toml``: the admin's bearer token on every request, except
-    ``/auth/logout-all``, which ends every session of its caller's account and so runs
-    as another account; no automatic sign-up (the anonymous run stays anonymous)."""
+    ``SPARE_ACCOUNTS``' operations (``/auth/logout-all``, ``DELETE /auth/me``), which
+    end every session (or the account) of their caller and so each run as an account
+    of their own; no automatic sign-up (the anonymous run stays anonymous)."""
     lines = ["[auth]", "auto-signup = false", ""]
     if token is not None:
         lines += ["[auth.openapi.bearerAuth]", f'bearer = "{token}"', ""]
@@ -160,10 +172,10 @@ def write_config(path: Path, *, token: str | None, spare_token: str | None) -> P
             f'parameters = {{ origin = "ZRH", destination = "LHR", depart = "{depart}" }}',
             "",
         ]
-    if spare_token is not None:
+    for operation_id, spare_token in spare_tokens.items():
         lines += [
             "[[operations]]",
-            'include-path = "/auth/logout-all"',
+            f'include-operation-id = "{operation_id}"',
             f'headers = {{ Authorization = "Bearer {spare_token}" }}',
             "",
         ]
@@ -270,9 +282,12 @@ def main(argv: list[str] | None = None) -> int:
             auth_config = write_config(
                 folder / "authenticated.toml",
                 token=admin_token(base, password),
-                spare_token=spare_user_token(base),
+                spare_tokens={
+                    operation_id: spare_user_token(base, username)
+                    for operation_id, username in SPARE_ACCOUNTS.items()
+                },
             )
-            anon_config = write_config(folder / "anonymous.toml", token=None, spare_token=None)
+            anon_config = write_config(folder / "anonymous.toml", token=None, spare_tokens={})
             started = time.monotonic()
             code_auth, auth = run_schemathesis(
                 base,

@@ -8,6 +8,7 @@ own schemas, so a member added to a renderer without its model fails here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,8 @@ from openapi_spec_validator import validate
 from pydantic import BaseModel
 from werkzeug.test import TestResponse
 
+from authkit import Authkit
+from authkit.mail import MemoryMailer
 from authkit_flask import (
     ApiResponse,
     OpenApiInfo,
@@ -34,6 +37,9 @@ NOT_JSON_ROUTES = {
     "GET /register",
     "GET /account",
     "GET /admin",
+    "GET /reset-password",  # the emailed links' pages
+    "GET /verify-email",
+    "GET /confirm-email",
     "GET /admin/ws",
     "GET /static/authkit/<path:filename>",
     "GET /static/<path:filename>",  # Flask's own static route
@@ -204,6 +210,98 @@ def test_admin_answers_conform_to_the_document(
     _check(document, "/admin/logs", "get", logs)
     reset = client.delete(f"/auth/users/{user_id}/mfa", headers=bearer)
     _check(document, "/auth/users/{user_id}/mfa", "delete", reset)
+
+
+def _link_token(kit: Authkit, kind: str) -> str:
+    assert kit.mail.flush(10)
+    assert isinstance(kit.mailer, MemoryMailer)
+    sent = [m for m in kit.mailer.sent if m.kind == kind]
+    assert sent, kind
+    found = re.search(r"#token=([A-Za-z0-9_-]+)", sent[-1].text)
+    assert found is not None
+    return found.group(1)
+
+
+def test_account_answers_conform_to_the_document(
+    client: FlaskClient,
+    kit: Authkit,
+    signed_in: Callable[..., dict[str, Any]],
+    register: Callable[..., TestResponse],
+) -> None:
+    """The emailed-link flows, deletion and the user's ``email_verified`` (issue 15)."""
+    document = _document(client)
+    pair = signed_in("alice")
+    register("bob")
+    bearer = {"Authorization": f"Bearer {pair['access_token']}"}
+    password = "violet-harbour-7-lanterns"
+
+    def check(path: str, method: str, response: TestResponse, status: int) -> None:
+        assert response.status_code == status, response.get_data(as_text=True)
+        _check(document, path, method, response)
+
+    check("/auth/me", "get", client.get("/auth/me", headers=bearer), 200)
+    verify_request = client.post("/auth/email/verify/request", headers=bearer)
+    check("/auth/email/verify/request", "post", verify_request, 202)
+    check("/auth/email/verify/request", "post", client.post("/auth/email/verify/request"), 401)
+    dead = client.post("/auth/email/verify", json={"token": "no-such-link"})
+    check("/auth/email/verify", "post", dead, 400)
+    token = _link_token(kit, "verify_email")
+    check(
+        "/auth/email/verify", "post", client.post("/auth/email/verify", json={"token": token}), 200
+    )
+    forgot = client.post("/auth/password/forgot", json={"email": "nobody@example.com"})
+    check("/auth/password/forgot", "post", forgot, 202)
+    reset = {"token": "no-such-link", "new_password": "copper-meadow-4-kestrels"}
+    check("/auth/password/reset", "post", client.post("/auth/password/reset", json=reset), 400)
+    change = {"password": password, "new_email": "bob@example.com"}
+    taken = client.post("/auth/email/change", json=change, headers=bearer)
+    check("/auth/email/change", "post", taken, 409)
+    wrong = client.post(
+        "/auth/email/change", json={**change, "password": "not-it-at-all"}, headers=bearer
+    )
+    check("/auth/email/change", "post", wrong, 401)
+    change["new_email"] = "alice2@example.com"
+    check(
+        "/auth/email/change",
+        "post",
+        client.post("/auth/email/change", json=change, headers=bearer),
+        202,
+    )
+    token = _link_token(kit, "email_change_confirm")
+    confirm = client.post("/auth/email/change/confirm", json={"token": token})
+    check("/auth/email/change/confirm", "post", confirm, 200)
+    again = client.post("/auth/email/change/confirm", json={"token": token})
+    check("/auth/email/change/confirm", "post", again, 400)
+    check("/auth/me", "delete", client.delete("/auth/me", json={}, headers=bearer), 422)
+    check(
+        "/auth/me",
+        "delete",
+        client.delete("/auth/me", json={"password": password}, headers=bearer),
+        204,
+    )
+
+
+def test_admin_delete_answers_conform_to_the_document(
+    client: FlaskClient, signed_in: Callable[..., dict[str, Any]], app: Flask
+) -> None:
+    document = _document(client)
+    root = signed_in("root")
+    app.extensions["authkit"].kit.stores.users.set_roles(root["user"]["id"], ("admin", "user"))
+    bearer = {"Authorization": f"Bearer {root['access_token']}"}
+    bob = signed_in("bob")
+    path = "/auth/users/{user_id}"
+    gone = client.delete(f"/auth/users/{bob['user']['id']}", headers=bearer)
+    assert gone.status_code == 204
+    _check(document, path, "delete", gone)
+    missing = client.delete(f"/auth/users/{bob['user']['id']}", headers=bearer)
+    assert missing.status_code == 404
+    _check(document, path, "delete", missing)
+    last = client.delete(f"/auth/users/{root['user']['id']}", headers=bearer)
+    assert last.status_code == 409
+    _check(document, path, "delete", last)
+    anonymous = client.delete(f"/auth/users/{root['user']['id']}")
+    assert anonymous.status_code == 401
+    _check(document, path, "delete", anonymous)
 
 
 class _Thing(BaseModel):

@@ -75,6 +75,7 @@ class UserOut(_Closed):
     id: str
     username: str
     email: str
+    email_verified: bool
     roles: list[str]
     is_active: bool
     mfa_enabled: bool
@@ -106,6 +107,16 @@ class BrowserSessionOut(_Closed):
     refresh_expires_in: int
     user: UserOut
     mfa_enrolment_required: bool
+
+
+class AcceptedOut(_Closed):
+    """Accepted: the work (a mail, say) happens after the answer.
+
+    The one body of every 202 of the account endpoints; it says nothing about
+    whether an account exists.
+    """
+
+    status: Literal["accepted"]
 
 
 class PageMeta(_Closed):
@@ -202,6 +213,7 @@ class QrSvgOut(_Closed):
 
 
 __all__ = [
+    "AcceptedOut",
     "BrowserSessionOut",
     "BulkResultOut",
     "FieldError",

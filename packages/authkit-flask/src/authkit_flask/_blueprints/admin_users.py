@@ -173,6 +173,19 @@ def reset_mfa(user_id: str) -> Response:
 
 
 @admin_users_blueprint.delete("/<user_id>")
+@api_operation(
+    "DELETE",
+    summary="Delete an account and everything under it (admin)",
+    description=(
+        "As `DELETE /auth/me` does, without a password; a notice goes to its email. "
+        '409 `conflict` with `reason: "last_admin"` for the last active admin.'
+    ),
+    tags=_TAGS,
+    auth="admin",
+    responses={204: "The account is deleted."},
+    errors=(409,),
+    operation_id="delete_user",
+)
 @roles_required(ADMIN)
 def delete_user(user_id: str) -> tuple[str, int]:
     """Delete an account and everything under it; the last active admin cannot go."""

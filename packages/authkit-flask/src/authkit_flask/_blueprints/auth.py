@@ -145,7 +145,9 @@ def sign_in() -> TokenPair:
     description=(
         "`username` may be the email. 401 `invalid_credentials` is the same for an "
         "unknown user and a wrong password; 401 `mfa_required` / `invalid_otp` for "
-        "accounts with MFA; 403 `account_disabled` only after a correct password; "
+        "accounts with MFA; 403 `account_disabled` only after a correct password, and "
+        "403 `email_unverified` (also only after one) while a required email "
+        "verification is pending; "
         "429 `too_many_attempts` with `Retry-After`. The `X-Device-Token` header "
         "(or the device cookie) spends a known device's own sign-in budget."
     ),
