@@ -163,3 +163,20 @@ def test_postgres_a_high_estimate_is_corrected_by_what_a_page_finds(
     assert (past.total, past.pages, past.total_exact) == (20, 4, False)
     last = store.list_users(UserQuery(page=3, page_size=5))
     assert (last.total, last.pages, last.total_exact) == (12, 3, True)
+
+
+@pytest.mark.postgres
+def test_postgres_a_page_in_the_last_quarter_of_the_estimate_is_counted_exactly(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Near the estimated end the matches are counted and the page read from the end."""
+    monkeypatch.setattr(sql_admin, "_estimate", lambda conn, matches: 14)
+    store = _store(pg_engine)
+    users = _seed(store, 12)
+    forwards = store.list_users(UserQuery(page=2, page_size=5))
+    assert (forwards.total, forwards.total_exact) == (14, False)
+    deep = store.list_users(UserQuery(page=3, page_size=5))
+    assert (deep.total, deep.pages, deep.total_exact) == (12, 3, True)
+    assert [u.id for u in deep.items] == [u.id for u in users[10:]]
+    past = store.list_users(UserQuery(page=4, page_size=5))
+    assert (past.items, past.total, past.total_exact) == ((), 12, True)
