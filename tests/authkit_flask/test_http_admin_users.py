@@ -197,7 +197,7 @@ def test_listing_returns_user_objects_and_meta(
     assert response.mimetype == "application/json"
     body = response.get_json()
     assert set(body) == {"items", "meta"}
-    assert body["meta"] == {"page": 1, "page_size": 20, "total": 2, "pages": 1}
+    assert body["meta"] == {"page": 1, "page_size": 20, "total": 2, "pages": 1, "total_exact": True}
     assert all(set(item) == USER_KEYS for item in body["items"])
     # Created 2026-01-01, before root's registration today: ordered by created_at.
     assert [item["username"] for item in body["items"]] == ["bob", "root"]
@@ -224,13 +224,20 @@ def test_pagination_meta_and_stable_order(
             "page_size": 7,
             "total": 25,
             "pages": 4,
+            "total_exact": True,
         }
         seen += usernames(response)
     assert seen == everyone
     assert len(usernames(list_users(client, admin, "?page=4&page_size=7"))) == 4
     past = list_users(client, admin, "?page=5&page_size=7")
     assert usernames(past) == []
-    assert past.get_json()["meta"] == {"page": 5, "page_size": 7, "total": 25, "pages": 4}
+    assert past.get_json()["meta"] == {
+        "page": 5,
+        "page_size": 7,
+        "total": 25,
+        "pages": 4,
+        "total_exact": True,
+    }
     exact = list_users(client, admin, "?page_size=5").get_json()["meta"]
     assert (exact["total"], exact["pages"]) == (25, 5)
     assert list_users(client, admin, "?page_size=100").get_json()["meta"]["pages"] == 1
@@ -242,7 +249,7 @@ def test_no_match_gives_total_0_and_pages_0(client: FlaskClient, admin: dict[str
     response = list_users(client, admin, "?q=nobody-has-this")
     assert response.get_json() == {
         "items": [],
-        "meta": {"page": 1, "page_size": 20, "total": 0, "pages": 0},
+        "meta": {"page": 1, "page_size": 20, "total": 0, "pages": 0, "total_exact": True},
     }
 
 
@@ -305,7 +312,13 @@ def test_empty_and_unknown_query_values_are_ignored(
 ) -> None:
     response = list_users(client, admin, "?q=&page=&page_size=&is_active=&role=&sort=name")
     assert usernames(response) == ["root"]
-    assert response.get_json()["meta"] == {"page": 1, "page_size": 20, "total": 1, "pages": 1}
+    assert response.get_json()["meta"] == {
+        "page": 1,
+        "page_size": 20,
+        "total": 1,
+        "pages": 1,
+        "total_exact": True,
+    }
 
 
 @pytest.mark.parametrize(

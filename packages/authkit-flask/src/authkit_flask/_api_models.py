@@ -126,6 +126,9 @@ class PageMeta(_Closed):
     page_size: int = Field(ge=1)
     total: int = Field(ge=0)
     pages: int = Field(ge=0)
+    total_exact: bool = Field(
+        description="False when `total` (and so `pages`) is an estimate of a large result."
+    )
 
 
 class UserPageOut(_Closed):

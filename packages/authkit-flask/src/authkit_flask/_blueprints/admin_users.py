@@ -104,6 +104,7 @@ def list_users() -> Response:
             "page_size": page.page_size,
             "total": page.total,
             "pages": page.pages,
+            "total_exact": page.total_exact,
         },
     }
     return jsonify(body)

@@ -11,6 +11,7 @@ from authkit.users._model import NewUser, User, canonical
 from authkit.users._query import (
     BULK_ACTIONS,
     DEFAULT_PAGE_SIZE,
+    EXACT_COUNT_LIMIT,
     MAX_BULK_IDS,
     MAX_PAGE_SIZE,
     BulkAction,
@@ -28,6 +29,7 @@ __all__ = [
     "BULK_ACTIONS",
     "BULK_EVENT",
     "DEFAULT_PAGE_SIZE",
+    "EXACT_COUNT_LIMIT",
     "MAX_BULK_IDS",
     "MAX_PAGE_SIZE",
     "MFA_RESET_EVENT",

@@ -23,6 +23,13 @@ DEFAULT_PAGE_SIZE: Final = 20
 """The page size of the admin listing unless one is asked for."""
 MAX_QUERY_CHARS: Final = 320
 """As long as an email address may be stored: a longer substring matches nothing."""
+EXACT_COUNT_LIMIT: Final = 10_000
+"""Up to this many matches a store that can estimate still counts them exactly.
+
+Beyond it an exact count costs a scan of every match (about 80 ms per million
+rows on PostgreSQL), so such a store answers the planner's estimate instead and
+says so with ``UserPage.total_exact``.
+"""
 
 ROLE_PATTERN: Final = re.compile(r"[a-z0-9_-]{1,64}")
 MAX_ROLES: Final = 20
@@ -154,12 +161,18 @@ class UserQuery:
 
 @dataclass(frozen=True, kw_only=True)
 class UserPage:
-    """The users of one page and the number of users matching the whole query."""
+    """The users of one page and the number of users matching the whole query.
+
+    ``total`` is exact when ``total_exact`` is true; otherwise it is an estimate
+    of more than ``EXACT_COUNT_LIMIT`` matches (the PostgreSQL store's, for large
+    results), and ``pages`` is derived from it all the same.
+    """
 
     items: tuple[User, ...]
     total: int
     page: int
     page_size: int
+    total_exact: bool = True
 
     @property
     def pages(self) -> int:
@@ -211,6 +224,7 @@ def classify(
 __all__ = [
     "BULK_ACTIONS",
     "DEFAULT_PAGE_SIZE",
+    "EXACT_COUNT_LIMIT",
     "MAX_BULK_IDS",
     "MAX_PAGE_SIZE",
     "MAX_QUERY_CHARS",

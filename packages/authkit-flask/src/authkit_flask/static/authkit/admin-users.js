@@ -224,9 +224,13 @@ export class UsersPanel {
 
   #renderPager() {
     const { page, pages, total } = this.meta;
+    // Over 10,000 matches PostgreSQL's total is an estimate (meta.total_exact false).
+    const about = this.meta.total_exact === false ? "about " : "";
     $("page-info").textContent =
-      pages > 0 ? `Page ${page.toLocaleString()} of ${pages.toLocaleString()} · ${plural(total, "user")}` : "No users";
-    $("users-caption").textContent = `Users (${plural(total, "match", "matches")})`;
+      pages > 0
+        ? `Page ${page.toLocaleString()} of ${about}${pages.toLocaleString()} · ${about}${plural(total, "user")}`
+        : "No users";
+    $("users-caption").textContent = `Users (${about}${plural(total, "match", "matches")})`;
     $("page-first").disabled = page <= 1;
     $("page-prev").disabled = page <= 1;
     $("page-next").disabled = page >= pages;

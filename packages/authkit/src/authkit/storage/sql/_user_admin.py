@@ -8,9 +8,12 @@ Listing
     ``OFFSET``), which ``ix_authkit_users_created_at_id`` or
     ``ix_authkit_users_is_active_created_at_id`` answer from the index without
     touching the table; only the page's rows are then read, and their roles in one
-    query. Because the total is known first, a page in the second half of the
-    results is read backwards from the end: the last page costs what the first
-    does, and no page skips more than half of the matches. PostgreSQL serves
+    query. When the total is exact, a page in the second half of the results is
+    read backwards from the end: the last page costs what the first does, and no
+    page skips more than half of the matches. SQLite always counts exactly.
+    PostgreSQL counts exactly up to ``EXACT_COUNT_LIMIT`` matches and answers its
+    planner's estimate beyond (``UserPage.total_exact`` false): an exact count of
+    a million rows alone costs more than the whole request may. PostgreSQL serves
     ``q`` of three or more characters from the trigram GIN indexes; SQLite has no
     index for a substring and scans. A role filter alone is counted from the
     ``(role, user_id)`` index.
@@ -28,6 +31,7 @@ Changes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Sequence
 from typing import Final
 
@@ -51,6 +55,7 @@ from authkit.storage.sql._rows import hydrate_users
 from authkit.storage.sql._tables import user_roles, users
 from authkit.users._model import User
 from authkit.users._query import (
+    EXACT_COUNT_LIMIT,
     BulkResult,
     UserPage,
     UserQuery,
@@ -76,33 +81,17 @@ when almost nobody does.
 
 class SqlUserAdmin:
     _engine: Engine
+    exact_count_limit: int = EXACT_COUNT_LIMIT
+    """Above this many matches PostgreSQL's listing reports an estimated total."""
 
     # -- listing ----------------------------------------------------------------
 
     def list_users(self, query: UserQuery) -> UserPage:
         with read_only(self._engine) as conn:
-            sqlite = conn.dialect.name == "sqlite"
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
-            holders = None
-            if query.role is not None and (sqlite or _role_only(query)):
-                holders = int(conn.execute(_role_count(query.role)).scalar_one())
-            by_role = not sqlite or holders is None or holders <= ROLE_FIRST_LIMIT
-            conditions = _conditions(query, by_role=by_role)
-            if holders is not None and _role_only(query):
-                total = holders
-            else:
-                total = int(conn.execute(_count(conditions)).scalar_one())
-            items: list[User] = []
-            if query.offset < total:
-                page_ids = _page_ids(query, conditions, total).subquery("page_ids")
-                rows = (
-                    conn.execute(select(users).join(page_ids, users.c.id == page_ids.c.id))
-                    .mappings()
-                    .all()
-                )
-                items = sorted(hydrate_users(conn, rows), key=lambda u: (u.created_at, u.id))
-        return UserPage(items=tuple(items), total=total, page=query.page, page_size=query.page_size)
+                return _list_postgresql(conn, query, self.exact_count_limit)
+            return _list_exact(conn, query)
 
     # -- changes ----------------------------------------------------------------
 
@@ -166,6 +155,108 @@ class SqlUserAdmin:
         return found[0] if found else None
 
 
+def _list_exact(conn: Connection, query: UserQuery) -> UserPage:
+    """SQLite: an exact total, and the page read from the nearer end of the ordering."""
+    holders = None
+    if query.role is not None:
+        holders = int(conn.execute(_role_count(query.role)).scalar_one())
+    by_role = holders is None or holders <= ROLE_FIRST_LIMIT
+    conditions = _conditions(query, by_role=by_role)
+    if holders is not None and _role_only(query):
+        total = holders
+    else:
+        total = int(conn.execute(_count(conditions)).scalar_one())
+    items = _page(conn, query, conditions, total) if query.offset < total else []
+    return UserPage(items=tuple(items), total=total, page=query.page, page_size=query.page_size)
+
+
+def _list_postgresql(conn: Connection, query: UserQuery, limit: int) -> UserPage:
+    """An exact total up to ``limit`` matches, the planner's estimate beyond.
+
+    The planner's estimate comes first (planning only, under a millisecond). If it
+    expects at most ``limit`` matches they are counted, but no further than
+    ``limit + 1``: an exact total if there are no more, else the estimate, raised
+    to ``limit + 1`` if the planner guessed lower. Over ``limit`` it is the answer
+    at once, so a broad ``q`` does not pay for reading every match. With an exact
+    total the page is read from the nearer end, as on SQLite. With an estimate, a
+    page in the last quarter of it is worth an exact count (a counted row costs
+    about half a skipped one) and then a read from the end; any other page is read
+    forwards, and what it finds corrects the estimate: a short page ends the
+    results, so the total becomes exact; a full one proves at least ``offset +
+    page_size``; an empty one at most ``offset``.
+    """
+    conditions = _conditions(query)
+    matches = _matches(query, conditions)
+    estimate = _estimate(conn, matches)
+    floor = 0
+    if estimate <= limit:
+        bounded = select(func.count()).select_from(matches.limit(limit + 1).subquery())
+        counted = int(conn.execute(bounded).scalar_one())
+        if counted <= limit:
+            items = _page(conn, query, conditions, counted) if query.offset < counted else []
+            return UserPage(
+                items=tuple(items), total=counted, page=query.page, page_size=query.page_size
+            )
+        floor = limit + 1
+    total = max(estimate, floor)
+    if query.offset >= total * 3 // 4:
+        # Deep in the results: skipping ``offset`` rows costs more than counting
+        # them all (about twice as much per row) and reading the rest backwards.
+        counted = int(
+            conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one()
+        )
+        items = _page(conn, query, conditions, counted) if query.offset < counted else []
+        return UserPage(
+            items=tuple(items), total=counted, page=query.page, page_size=query.page_size
+        )
+    items = _page(conn, query, conditions, None)
+    exact = False
+    if items and len(items) < query.page_size:
+        total, exact = query.offset + len(items), True
+    elif items:
+        total = max(total, query.offset + len(items))
+    else:
+        total = max(floor, min(total, query.offset))
+    return UserPage(
+        items=tuple(items),
+        total=total,
+        page=query.page,
+        page_size=query.page_size,
+        total_exact=exact,
+    )
+
+
+def _matches(query: UserQuery, conditions: list[ColumnElement[bool]]) -> Select[tuple[str]]:
+    """One row per match: from the ``(role, user_id)`` index alone for a role filter alone."""
+    if query.role is not None and _role_only(query):
+        return select(user_roles.c.user_id).where(user_roles.c.role == query.role)
+    return select(users.c.id).where(*conditions)
+
+
+def _estimate(conn: Connection, matches: Select[tuple[str]]) -> int:
+    """PostgreSQL's planner estimate of the rows of ``matches`` (statistics, no scan).
+
+    For no filter it is ``pg_class.reltuples`` scaled to the table's current
+    size; for a filter, the selectivity the statistics give it.
+    """
+    compiled = matches.compile(conn)
+    plan = conn.exec_driver_sql(
+        f"EXPLAIN (FORMAT JSON) {compiled}", dict(compiled.params)
+    ).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return max(0, round(float(plan[0]["Plan"]["Plan Rows"])))
+
+
+def _page(
+    conn: Connection, query: UserQuery, conditions: list[ColumnElement[bool]], total: int | None
+) -> list[User]:
+    """The users of the page, with their roles; only the page's rows are read."""
+    page_ids = _page_ids(query, conditions, total).subquery("page_ids")
+    rows = conn.execute(select(users).join(page_ids, users.c.id == page_ids.c.id)).mappings().all()
+    return sorted(hydrate_users(conn, rows), key=lambda u: (u.created_at, u.id))
+
+
 def _conditions(query: UserQuery, *, by_role: bool = True) -> list[ColumnElement[bool]]:
     """The filter of ``query``; ``by_role`` picks how the role condition is written.
 
@@ -212,9 +303,16 @@ def _count(conditions: list[ColumnElement[bool]]) -> Select[tuple[int]]:
 
 
 def _page_ids(
-    query: UserQuery, conditions: list[ColumnElement[bool]], total: int
+    query: UserQuery, conditions: list[ColumnElement[bool]], total: int | None
 ) -> Select[tuple[str]]:
-    """The ids of the page, read from whichever end of the ordering is nearer."""
+    """The ids of the page, read from whichever end of the ordering is nearer.
+
+    Without an exact ``total`` the end is unknown: the page is read forwards.
+    """
+    ordered = (users.c.created_at, users.c.id)
+    if total is None:
+        forwards = select(users.c.id).where(*conditions).order_by(*ordered)
+        return forwards.offset(query.offset).limit(query.page_size)
     size = min(query.page_size, total - query.offset)
     after = total - query.offset - size
     ids = select(users.c.id).where(*conditions).limit(size)
