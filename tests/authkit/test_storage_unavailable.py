@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import exc as sa_exc
@@ -21,7 +22,7 @@ from sqlalchemy import text
 
 import authkit.storage.sql._engine as engine_module
 from authkit.errors import ServiceUnavailable
-from authkit.storage import create_engine, open_stores
+from authkit.storage import create_engine, create_schema, open_stores
 
 
 def _closed_port() -> int:
@@ -141,3 +142,62 @@ def test_a_killed_connection_is_service_unavailable_and_the_pool_recovers(
                 assert conn.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         engine.dispose()
+
+
+def test_the_hot_path_reads_on_a_database_that_is_down_are_service_unavailable() -> None:
+    """The bearer check and the sign-in lookup run precompiled statements on a raw
+    DBAPI connection (``_compiled``), which the engine's error hook never sees.
+
+    Regression: with PostgreSQL restarting, ``/auth/me`` and ``/auth/login`` answered
+    500 (a bare ``psycopg.OperationalError``) while every other route answered 503.
+    """
+    stores = open_stores(f"postgresql+psycopg://postgres@127.0.0.1:{_closed_port()}/none")
+    try:
+        assert stores.session_users is not None
+        with pytest.raises(ServiceUnavailable):
+            stores.users.find_by_login("someone")
+        with pytest.raises(ServiceUnavailable):
+            stores.session_users.load("someone", "family", now=datetime.now(UTC))
+    finally:
+        stores.close()
+
+
+@pytest.mark.postgres
+def test_a_hot_path_read_on_a_killed_connection_is_service_unavailable_then_recovers(
+    postgres_url: str,
+) -> None:
+    stores = open_stores(postgres_url)
+    try:
+        assert stores.engine is not None
+        create_schema(stores.engine)
+        assert stores.users.find_by_login("nobody") is None  # pools one connection
+        with stores.engine.connect() as admin:
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            admin.commit()
+        outcomes: list[object] = []
+        for _ in range(3):  # the dead pooled connection fails once at most, then recovers
+            try:
+                outcomes.append(stores.users.find_by_login("nobody"))
+            except ServiceUnavailable:
+                outcomes.append("unavailable")
+        assert outcomes[-1] is None
+        assert outcomes.count("unavailable") <= 1
+    finally:
+        stores.close()
+
+
+@pytest.mark.postgres
+def test_other_errors_of_the_hot_path_keep_their_type(postgres_url: str) -> None:
+    """A missing table is a bug or a missed migration, not an outage: never a 503."""
+    stores = open_stores(postgres_url)  # no schema created
+    try:
+        with pytest.raises(sa_exc.DBAPIError) as raised:
+            stores.users.find_by_login("nobody")
+        assert not isinstance(raised.value, ServiceUnavailable)
+    finally:
+        stores.close()

@@ -10,7 +10,9 @@ through the column types' result processors, exactly as SQLAlchemy would. About
 six times less time per query than ``Connection.execute`` on SQLite.
 
 Only for read-only statements: the DBAPI transaction (if any) is ended after
-the read, and a connection that failed is invalidated, never pooled again.
+the read, and a connection that failed is invalidated, never pooled again. A
+database that cannot serve (PostgreSQL down, restarting, out of connections)
+raises ``ServiceUnavailable`` here too, as through the engine (503, not 500).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Select
 from sqlalchemy.exc import DBAPIError
+
+from authkit.storage.sql._engine import raise_if_unavailable
 
 Processor = Callable[[Any], Any]
 
@@ -57,7 +61,11 @@ class CompiledSelect:
         arguments: Any = (
             bound if self._positional is None else tuple(bound[n] for n in self._positional)
         )
-        connection = self._engine.raw_connection()
+        try:
+            connection = self._engine.raw_connection()
+        except self._dbapi_error as exc:  # no connection at all: the server is down
+            raise_if_unavailable(self._engine, exc, connected=False)
+            raise
         try:
             cursor = connection.cursor()
             try:
@@ -67,7 +75,12 @@ class CompiledSelect:
                 cursor.close()
             connection.commit()  # ends the read transaction the DBAPI may have opened
         except self._dbapi_error as exc:
-            connection.invalidate()  # a failed connection never goes back to the pool
+            try:  # judged before invalidating: that closes the connection it looks at
+                raise_if_unavailable(
+                    self._engine, exc, connected=True, connection=connection.dbapi_connection
+                )
+            finally:
+                connection.invalidate()  # a failed connection never goes back to the pool
             raise DBAPIError.instance(
                 self.sql, None, exc, self._dbapi_error, hide_parameters=True
             ) from exc

@@ -103,6 +103,38 @@ def _unavailable_as_typed_error(engine: Engine) -> None:
             )
 
 
+def raise_if_unavailable(
+    engine: Engine,
+    error: Exception,
+    *,
+    connected: bool,
+    connection: Any = None,
+    cursor: Any = None,
+) -> None:
+    """Raise ``ServiceUnavailable`` for a raw DBAPI ``error`` that means "cannot serve now".
+
+    The same rule as the engine's ``handle_error`` hook above, for code that runs on
+    a raw DBAPI connection (the hot path's compiled reads, ``_compiled``), which that
+    hook never sees. ``connected`` is false when no connection could be opened at all;
+    ``connection`` and ``cursor`` are the DBAPI objects the error came from.
+    PostgreSQL only, like the hook; anything else returns and the caller raises as
+    usual.
+    """
+    if engine.dialect.name != "postgresql":
+        return
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    if not isinstance(error, dbapi_error):
+        return
+    sqlstate = getattr(error, "sqlstate", None)
+    if (
+        not connected
+        or engine.dialect.is_disconnect(error, connection, cursor)
+        or (isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES))
+    ):
+        _log.warning("database unavailable", extra={"error": type(error).__name__})
+        raise ServiceUnavailable("The database is unavailable.") from error
+
+
 def _is_unavailable(context: ExceptionContext) -> bool:
     """Whether a DBAPI error means "the database cannot serve now" (see above).
 
