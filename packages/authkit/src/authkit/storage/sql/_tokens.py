@@ -36,7 +36,7 @@ class SqlRefreshTokenStore:
 
     def add(self, record: RefreshTokenRecord) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(refresh_tokens).values(**_token_row(record)))
+            conn.execute(insert(refresh_tokens).values(**token_row(record)))
 
     def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
         with read_only(self._engine) as conn:
@@ -60,33 +60,42 @@ class SqlRefreshTokenStore:
         against the newest row version if another transaction changed it) and
         names its successor, and the ``INSERT`` adds the successor only if the
         ``UPDATE`` matched. Elsewhere (SQLite has no DML in a ``WITH``) it is the
-        same ``UPDATE`` then the ``INSERT``, under ``BEGIN IMMEDIATE``. Only a
-        token that was not consumed costs the extra reads that tell a reuse
-        (which revokes the family) from an invalid token.
+        same ``UPDATE`` then the ``INSERT``, under ``BEGIN IMMEDIATE``. A token
+        the read finds used, revoked or expired is answered from that read (a
+        reuse revokes the family); only one consumed by a concurrent rotation
+        after the read costs a second read.
         """
         with self._engine.begin() as conn:
             postgres = conn.dialect.name == "postgresql"
             current = _fetch_token(conn, token_hash, lock_family=postgres)
             if current is None:
                 return RotationResult(outcome=RotationOutcome.INVALID)
-            new = successor(current)
-            consume = {"presented": token_hash, "now": now, "successor_jti": new.jti}
-            row = _token_row(new)
-            if postgres:
-                successor_row = {f"new_{name}": value for name, value in row.items()}
-                inserted = conn.execute(_ROTATE_POSTGRES, consume | successor_row).first()
-                rotated = 0 if inserted is None else 1
-            else:
-                rotated = conn.execute(_CONSUME, consume).rowcount
-                if rotated == 1:
-                    conn.execute(_INSERT, row)
-            if rotated == 1:
-                return RotationResult(
-                    outcome=RotationOutcome.ROTATED,
-                    consumed=replace(current, used_at=now, replaced_by=new.jti),
-                    successor=new,
-                )
-            record = _fetch_token(conn, token_hash) if postgres else current
+            record: RefreshTokenRecord | None = current
+            if _consumable(current, now):
+                # The successor of the token as consuming it leaves it (``used_at``
+                # set). Made only for a token the read found consumable; if a
+                # concurrent rotation consumed it meanwhile, the consuming
+                # statement matches nothing and the successor is discarded.
+                new = successor(replace(current, used_at=now))
+                consume = {"presented": token_hash, "now": now, "successor_jti": new.jti}
+                row = token_row(new)
+                if postgres:
+                    successor_row = {f"new_{name}": value for name, value in row.items()}
+                    inserted = conn.execute(_ROTATE_POSTGRES, consume | successor_row).first()
+                    rotated = inserted is not None
+                else:
+                    rotated = conn.execute(_CONSUME, consume).rowcount == 1
+                    if rotated:
+                        conn.execute(_INSERT, row)
+                if rotated:
+                    return RotationResult(
+                        outcome=RotationOutcome.ROTATED,
+                        consumed=replace(current, used_at=now, replaced_by=new.jti),
+                        successor=new,
+                    )
+                # Consumed or revoked since the read (PostgreSQL's read may predate
+                # the family lock): the newest row tells a reuse from an invalid token.
+                record = _fetch_token(conn, token_hash)
             if record is None:
                 return RotationResult(outcome=RotationOutcome.INVALID)
             if record.used_at is not None:
@@ -151,7 +160,7 @@ class SqlRefreshTokenStore:
             return int(result.rowcount)
 
 
-def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:
+def token_row(record: RefreshTokenRecord) -> dict[str, Any]:
     return {
         "jti": record.jti,
         "token_hash": record.token_hash,
@@ -249,6 +258,20 @@ def _revoke_family(conn: Connection, family_id: str, now: datetime) -> int:
         .values(revoked_at=now)
     )
     return int(result.rowcount)
+
+
+def _consumable(record: RefreshTokenRecord, now: datetime) -> bool:
+    """Whether ``record`` meets what ``_CONSUME`` requires.
+
+    On a read that may be stale this only errs towards "consumable": a token's
+    used, revoked or expired state never reverts.
+    """
+    return (
+        record.used_at is None
+        and record.revoked_at is None
+        and record.expires_at > now
+        and record.family_expires_at > now
+    )
 
 
 def _fetch_token(
