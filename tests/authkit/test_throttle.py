@@ -518,7 +518,7 @@ def test_memory_sign_ins_start_no_thread_per_attempt() -> None:
         starts += 1
         started(self)
 
-    threading.Timer.start = counting  # type: ignore[method-assign]
+    threading.Timer.start = counting  # type: ignore[method-assign,assignment]
     try:
         for _ in range(3):
             throttle.acquire_login("192.0.2.7", "alice")
