@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, exc, make_url
+from sqlalchemy import Connection, Engine, event, make_url
 from sqlalchemy import create_engine as sa_create_engine
 from sqlalchemy.engine import ExceptionContext
 
@@ -69,58 +68,15 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     # A pooled connection that died with the server (a restart, a failover) is
-    # found by a ping on checkout and replaced, instead of failing a request;
-    # only a connection idle for a while is pinged (see ``_ping_idle_connections``).
-    ping_idle = "pool_pre_ping" not in kwargs
+    # found by the ping on checkout and replaced, instead of failing a request.
+    kwargs.setdefault("pool_pre_ping", True)
     if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
         kwargs.setdefault("connect_args", {}).setdefault(
             "connect_timeout", DEFAULT_POSTGRES_CONNECT_TIMEOUT
         )
     engine = sa_create_engine(url, **kwargs)
-    if ping_idle:
-        _ping_idle_connections(engine)
     _unavailable_as_typed_error(engine)
     return engine
-
-
-PING_AFTER_IDLE_SECONDS = 1.0
-"""A pooled connection back in the pool for longer than this is pinged before reuse."""
-
-_CHECKED_IN_AT = "authkit_checked_in_at"
-
-
-def _ping_idle_connections(engine: Engine) -> None:
-    """Ping a pooled connection on checkout only when it sat idle for a while.
-
-    ``pool_pre_ping`` pings on every checkout: one more round trip per
-    transaction, a fifth of a refresh's. A connection handed back and taken again
-    within ``PING_AFTER_IDLE_SECONDS`` was just working; one that waited longer
-    (long enough for a restart or a failover) is pinged as before, and a dead one
-    is replaced through SQLAlchemy's documented pessimistic pattern (raising
-    ``DisconnectionError`` from ``checkout`` makes the pool reconnect). A
-    connection that dies while busy or within that second still fails its
-    request as ``ServiceUnavailable``, and that disconnect invalidates every
-    older pooled connection, so the pool recovers after one error per process.
-    """
-
-    @event.listens_for(engine, "checkin")
-    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
-        if record is not None:
-            record.info[_CHECKED_IN_AT] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        checked_in = record.info.get(_CHECKED_IN_AT)
-        if checked_in is None or time.monotonic() - checked_in < PING_AFTER_IDLE_SECONDS:
-            return  # a new connection, or one that was just working
-        try:
-            alive = engine.dialect.do_ping(dbapi_connection)
-        except engine.dialect.loaded_dbapi.Error as error:
-            if not engine.dialect.is_disconnect(error, dbapi_connection, None):
-                raise
-            alive = False
-        if not alive:
-            raise exc.DisconnectionError("a pooled connection died while idle")
 
 
 def _unavailable_as_typed_error(engine: Engine) -> None:
