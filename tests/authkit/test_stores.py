@@ -16,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, select
+from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
 from authkit.storage import (
@@ -27,6 +28,8 @@ from authkit.storage import (
     refresh_tokens,
     users,
 )
+from authkit.storage.memory._sign_ins import MemorySignIns
+from authkit.storage.sql._sign_ins import SqlSignIns
 from authkit.tokens import (
     RefreshTokenRecord,
     RefreshTokens,
@@ -34,7 +37,7 @@ from authkit.tokens import (
     RotationOutcome,
     hash_token,
 )
-from authkit.users import NewUser, User, UserStore
+from authkit.users import NewUser, SignInRecorder, User, UserStore
 
 NOW = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -121,6 +124,33 @@ class StoreContract:
     @pytest.fixture
     def alice(self, user_store: UserStore) -> User:
         return user_store.create(new_user("Alice", "Alice@Example.Test", roles=("user", "admin")))
+
+    @pytest.fixture
+    def sign_ins(self, user_store: UserStore, token_store: RefreshTokenStore) -> SignInRecorder:
+        raise NotImplementedError
+
+    def test_record_sign_in_stamps_the_login_and_stores_the_family(
+        self,
+        sign_ins: SignInRecorder,
+        user_store: UserStore,
+        token_store: RefreshTokenStore,
+        alice: User,
+    ) -> None:
+        """One call: ``last_login_at`` (and an upgraded hash) and the session's first token."""
+        _, record = token_record(alice.id)
+        at = NOW + timedelta(minutes=1)
+        sign_ins.record_sign_in(alice.id, at=at, new_hash=None, family=record)
+        stamped = user_store.get(alice.id)
+        assert stamped is not None
+        assert stamped.last_login_at == at
+        assert stamped.password_hash == alice.password_hash
+        assert token_store.get_by_hash(record.token_hash) == record
+        _, second = token_record(alice.id)
+        sign_ins.record_sign_in(alice.id, at=at, new_hash="$argon2id$upgraded", family=second)
+        upgraded = user_store.get(alice.id)
+        assert upgraded is not None
+        assert upgraded.password_hash == "$argon2id$upgraded"
+        assert token_store.get_by_hash(second.token_hash) == second
 
     # -- users --------------------------------------------------------------------
 
@@ -436,12 +466,18 @@ class StoreContract:
 
 class TestMemoryStores(StoreContract):
     @pytest.fixture
-    def user_store(self) -> UserStore:
+    def user_store(self) -> MemoryUserStore:
         return MemoryUserStore()
 
     @pytest.fixture
     def token_store(self) -> MemoryRefreshTokenStore:
         return MemoryRefreshTokenStore()
+
+    @pytest.fixture
+    def sign_ins(
+        self, user_store: MemoryUserStore, token_store: MemoryRefreshTokenStore
+    ) -> SignInRecorder:
+        return MemorySignIns(user_store, token_store)
 
     @pytest.fixture
     def dump(self, token_store: MemoryRefreshTokenStore) -> Callable[[], list[str]]:
@@ -461,6 +497,39 @@ class TestSqlStores(StoreContract):
     @pytest.fixture
     def token_store(self, engine: Engine) -> RefreshTokenStore:
         return SqlRefreshTokenStore(engine)
+
+    @pytest.fixture
+    def sign_ins(self, engine: Engine) -> SignInRecorder:
+        return SqlSignIns(engine)
+
+    def test_record_sign_in_is_one_transaction(
+        self, engine: Engine, user_store: UserStore, token_store: RefreshTokenStore, alice: User
+    ) -> None:
+        """A token that cannot be stored (its hash is taken) leaves ``last_login_at``
+        untouched: the stamp and the family commit together or not at all, in one commit."""
+        sign_ins = SqlSignIns(engine)
+        _, record = token_record(alice.id)
+        commits = 0
+
+        def count(_conn: Any) -> None:
+            nonlocal commits
+            commits += 1
+
+        event.listen(engine, "commit", count)
+        try:
+            sign_ins.record_sign_in(alice.id, at=NOW, new_hash=None, family=record)
+        finally:
+            event.remove(engine, "commit", count)
+        assert commits == 1
+        _, clash = token_record(alice.id, token_hash=record.token_hash)
+        later = NOW + timedelta(hours=1)
+        with pytest.raises(IntegrityError):
+            sign_ins.record_sign_in(alice.id, at=later, new_hash="$argon2id$x", family=clash)
+        kept = user_store.get(alice.id)
+        assert kept is not None
+        assert kept.last_login_at == NOW
+        assert kept.password_hash == alice.password_hash
+        assert token_store.get_by_hash(record.token_hash) == record
 
     @pytest.fixture
     def dump(self, engine: Engine) -> Callable[[], list[str]]:

@@ -495,3 +495,37 @@ def test_storage_failure_fails_closed_with_service_unavailable() -> None:
     with pytest.raises(ServiceUnavailable):
         throttle.register_attempt("192.0.2.1")
     assert throttle.ping() is False
+
+
+def test_the_memory_storage_override_still_hooks_the_private_scheduler() -> None:
+    """``_SweptMemoryStorage`` overrides ``MemoryStorage.__schedule_expiry``: if a
+    ``limits`` upgrade renames it, the override would silently stop applying."""
+    from limits.storage import MemoryStorage
+
+    assert hasattr(MemoryStorage, "_MemoryStorage__schedule_expiry")
+    assert hasattr(MemoryStorage, "_MemoryStorage__expire_events")
+
+
+def test_memory_sign_ins_start_no_thread_per_attempt() -> None:
+    """Attempts more than 10 ms apart used to start one timer thread each; the
+    sweep now runs once a second at most, and the budgets still hold."""
+    throttle = LoginThrottle("memory://", ThrottleRules(pair_failures=3, account_failures=100))
+    started = threading.Timer.start
+    starts = 0
+
+    def counting(self: threading.Timer) -> None:
+        nonlocal starts
+        starts += 1
+        started(self)
+
+    threading.Timer.start = counting  # type: ignore[method-assign,assignment]
+    try:
+        for _ in range(3):
+            throttle.acquire_login("192.0.2.7", "alice")
+            throttle.record_failure("192.0.2.7", "alice", acquired=True)
+            time.sleep(0.02)
+        with pytest.raises(TooManyAttempts):
+            throttle.acquire_login("192.0.2.7", "alice")
+    finally:
+        threading.Timer.start = started  # type: ignore[method-assign]
+    assert starts <= 1

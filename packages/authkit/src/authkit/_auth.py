@@ -37,7 +37,7 @@ from authkit.tokens._refresh import IssuedRefreshToken, RefreshTokens
 from authkit.users._identity import normalise_identity, validate_identity
 from authkit.users._model import NewUser, User, canonical
 from authkit.users._reauth import reauthenticate
-from authkit.users._store import SessionUserLookup, UserStore
+from authkit.users._store import SessionUserLookup, SignInRecorder, UserStore
 
 SECOND_FACTORS = frozenset({"otp", "mfa"})
 """``amr`` values (RFC 8176) that show a session began with a second factor."""
@@ -128,9 +128,11 @@ class AuthService:
         require_verified_email: bool = False,
         on_register: Callable[[User, str], None] | None = None,
         session_users: SessionUserLookup | None = None,
+        sign_ins: SignInRecorder | None = None,
     ) -> None:
         self.users = users
         self.session_users = session_users
+        self.sign_ins = sign_ins
         self.hasher = hasher
         self.policy = policy
         self.throttle = throttle
@@ -269,9 +271,16 @@ class AuthService:
         new_hash = (
             self.hasher.hash(password) if self.hasher.needs_rehash(user.password_hash) else None
         )
-        self.users.record_login(user.id, at=self.clock.now(), new_hash=new_hash)
+        refresh = self.refresh_tokens.new_family(user.id, user.roles, amr=amr)
+        if self.sign_ins is not None:  # one transaction: one commit, one fsync
+            self.sign_ins.record_sign_in(
+                user.id, at=self.clock.now(), new_hash=new_hash, family=refresh.record
+            )
+        else:
+            self.users.record_login(user.id, at=self.clock.now(), new_hash=new_hash)
+            self.refresh_tokens.store_family(refresh)
         self.throttle.record_success(address, account_key, device=device)
-        pair = self._start_session(user, amr)
+        pair = self._pair(user, refresh, amr)
         if self.device_tokens is not None:
             issued = self.device_tokens.issue(user.id)
             pair = replace(

@@ -164,6 +164,7 @@ def build(
         mfa=mfa,
         mfa_required_roles=config.mfa.required_roles,
         session_users=store_set.session_users,
+        sign_ins=store_set.sign_ins,
         device_tokens=DeviceTokens(
             config.device_token_key(),
             ttl_seconds=config.throttle.device_token_ttl_seconds,

@@ -20,6 +20,7 @@ from authkit.errors import ConfigurationError
 from authkit.mfa._store import MfaStore
 from authkit.storage.memory._actions import MemoryActionTokenStore
 from authkit.storage.memory._mfa import MemoryMfaStore
+from authkit.storage.memory._sign_ins import MemorySignIns
 from authkit.storage.memory._tokens import MemoryRefreshTokenStore
 from authkit.storage.memory._users import MemoryUserStore
 from authkit.storage.sql._actions import SqlActionTokenStore
@@ -27,10 +28,11 @@ from authkit.storage.sql._engine import create_engine
 from authkit.storage.sql._mfa import SqlMfaStore
 from authkit.storage.sql._schema import create_schema
 from authkit.storage.sql._session_users import SqlSessionUsers
+from authkit.storage.sql._sign_ins import SqlSignIns
 from authkit.storage.sql._tokens import SqlRefreshTokenStore
 from authkit.storage.sql._users import SqlUserStore
 from authkit.tokens._store import RefreshTokenStore
-from authkit.users._store import SessionUserLookup, UserStore
+from authkit.users._store import SessionUserLookup, SignInRecorder, UserStore
 
 MEMORY_URL = "memory://"
 """The store URL of the in-memory backend."""
@@ -44,6 +46,8 @@ class Stores:
     ``Stores`` made by hand before it existed gets an in-memory one from ``build``.
     ``session_users`` answers a bearer request's user and session reads in one
     statement (SQL stores on one engine); None means the stores are asked apart.
+    ``sign_ins`` writes a sign-in's login stamp and new session in one
+    transaction; None means two.
     """
 
     users: UserStore
@@ -52,6 +56,7 @@ class Stores:
     engine: Engine | None = None
     action_tokens: ActionTokenStore | None = None
     session_users: SessionUserLookup | None = None
+    sign_ins: SignInRecorder | None = None
 
     def ping(self) -> None:
         """Raise if the backing database does not answer (readiness checks)."""
@@ -75,11 +80,13 @@ def open_stores(
     scheme = urllib.parse.urlsplit(url).scheme.lower()
     if scheme == "memory":
         users = MemoryUserStore()
+        tokens = MemoryRefreshTokenStore()
         return Stores(
             users=users,
-            refresh_tokens=MemoryRefreshTokenStore(),
+            refresh_tokens=tokens,
             mfa=MemoryMfaStore(users),
             action_tokens=MemoryActionTokenStore(),
+            sign_ins=MemorySignIns(users, tokens),
         )
     try:
         engine = create_engine(url, **engine_options)
@@ -99,6 +106,7 @@ def open_stores(
         engine=engine,
         action_tokens=SqlActionTokenStore(engine),
         session_users=SqlSessionUsers(engine),
+        sign_ins=SqlSignIns(engine),
     )
 
 

@@ -97,6 +97,18 @@ class RefreshTokens:
         self, user_id: str, roles: tuple[str, ...], *, amr: tuple[str, ...] = ()
     ) -> IssuedRefreshToken:
         """Issue the first token of a new family (a sign-in that authenticated by ``amr``)."""
+        issued = self.new_family(user_id, roles, amr=amr)
+        self._store.add(issued.record)
+        return issued
+
+    def new_family(
+        self, user_id: str, roles: tuple[str, ...], *, amr: tuple[str, ...] = ()
+    ) -> IssuedRefreshToken:
+        """The first token of a new family, not stored yet.
+
+        For a caller that stores it in a transaction of its own (a sign-in's
+        ``SignInRecorder``); until stored, the token refreshes nothing.
+        """
         now = self._clock.now()
         idle, absolute = self.lifetimes.for_roles(roles)
         token, record = self._new(
@@ -107,8 +119,11 @@ class RefreshTokens:
             family_expires_at=now + timedelta(seconds=absolute),
             amr=amr,
         )
-        self._store.add(record)
         return IssuedRefreshToken(token=token, record=record)
+
+    def store_family(self, issued: IssuedRefreshToken) -> None:
+        """Store a token made by ``new_family``: from now on it can be refreshed."""
+        self._store.add(issued.record)
 
     def rotate(self, token: str, roles_of: RolesLookup) -> IssuedRefreshToken:
         """Consume ``token`` and return its successor.

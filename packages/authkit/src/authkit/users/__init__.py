@@ -22,7 +22,7 @@ from authkit.users._query import (
     escape_like,
     last_admin_conflict,
 )
-from authkit.users._store import SessionUserLookup, UserStore
+from authkit.users._store import SessionUserLookup, SignInRecorder, UserStore
 from authkit.users._unicode import invisible_characters, skeleton, skeleton_digest
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "MfaReset",
     "NewUser",
     "SessionUserLookup",
+    "SignInRecorder",
     "User",
     "UserPage",
     "UserQuery",

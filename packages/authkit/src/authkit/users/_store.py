@@ -6,6 +6,7 @@ from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from authkit.tokens._records import RefreshTokenRecord
 from authkit.users._model import NewUser, User
 from authkit.users._query import BulkResult, UserPage, UserQuery
 
@@ -103,4 +104,26 @@ class SessionUserLookup(Protocol):
         ...
 
 
-__all__ = ["SessionUserLookup", "UserStore"]
+class SignInRecorder(Protocol):
+    """A sign-in's two writes in one transaction (optional; both backends have one).
+
+    A successful sign-in stamps ``last_login_at`` (and stores an upgraded hash)
+    and stores the first token of its new session. Apart, they are two
+    transactions, two commits (on SQLite in WAL mode, two fsyncs): together,
+    one. Without it ``AuthService`` asks the user store and the refresh-token
+    store separately, with the same result.
+    """
+
+    def record_sign_in(
+        self,
+        user_id: str,
+        *,
+        at: datetime,
+        new_hash: str | None,
+        family: RefreshTokenRecord,
+    ) -> None:
+        """Stamp ``last_login_at`` (and ``new_hash``) and store ``family``'s first token."""
+        ...
+
+
+__all__ = ["SessionUserLookup", "SignInRecorder", "UserStore"]

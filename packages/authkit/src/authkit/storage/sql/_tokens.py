@@ -3,10 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from authkit.clock import utc
 from authkit.storage.sql._engine import read_only
@@ -23,45 +36,68 @@ class SqlRefreshTokenStore:
 
     def add(self, record: RefreshTokenRecord) -> None:
         with self._engine.begin() as conn:
-            conn.execute(insert(refresh_tokens).values(**_token_row(record)))
+            conn.execute(insert(refresh_tokens).values(**token_row(record)))
 
     def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
         with read_only(self._engine) as conn:
+            if conn.dialect.name == "postgresql":
+                # One SELECT is one snapshot under READ COMMITTED whatever the
+                # transaction: autocommit saves the BEGIN and ROLLBACK round trips
+                # of the read every refresh makes before its rotation.
+                conn.execution_options(isolation_level="AUTOCOMMIT")
             return _fetch_token(conn, token_hash)
 
     def rotate(
         self, token_hash: str, *, now: datetime, successor: SuccessorFactory
     ) -> RotationResult:
-        t = refresh_tokens.c
+        """Consume ``token_hash`` and insert its successor: two statements on PostgreSQL.
+
+        The first takes the family's lock (see ``_lock_family``) and reads the
+        row; the successor is made from the columns a token never changes (user,
+        family, family expiry, ``amr``), so it can be built before the consuming
+        statement. On PostgreSQL that statement is one CTE: the conditional
+        ``UPDATE`` consumes the token (unused, unrevoked, unexpired, re-checked
+        against the newest row version if another transaction changed it) and
+        names its successor, and the ``INSERT`` adds the successor only if the
+        ``UPDATE`` matched. Elsewhere (SQLite has no DML in a ``WITH``) it is the
+        same ``UPDATE`` then the ``INSERT``, under ``BEGIN IMMEDIATE``. A token
+        the read finds used, revoked or expired is answered from that read (a
+        reuse revokes the family); only one consumed by a concurrent rotation
+        after the read costs a second read.
+        """
         with self._engine.begin() as conn:
-            # The family's lock first (see _lock_family): concurrent presenters of
-            # one token queue here, before any row lock.
-            _lock_family(conn, t.token_hash == token_hash)
-            consumed = conn.execute(
-                update(refresh_tokens)
-                .where(
-                    and_(
-                        t.token_hash == token_hash,
-                        t.used_at.is_(None),
-                        t.revoked_at.is_(None),
-                        t.expires_at > now,
-                        t.family_expires_at > now,
+            postgres = conn.dialect.name == "postgresql"
+            current = _fetch_token(conn, token_hash, lock_family=postgres)
+            if current is None:
+                return RotationResult(outcome=RotationOutcome.INVALID)
+            record: RefreshTokenRecord | None = current
+            if _consumable(current, now):
+                # The successor of the token as consuming it leaves it (``used_at``
+                # set). Made only for a token the read found consumable; if a
+                # concurrent rotation consumed it meanwhile, the consuming
+                # statement matches nothing and the successor is discarded.
+                new = successor(replace(current, used_at=now))
+                consume = {"presented": token_hash, "now": now, "successor_jti": new.jti}
+                row = token_row(new)
+                if postgres:
+                    successor_row = {f"new_{name}": value for name, value in row.items()}
+                    inserted = conn.execute(_ROTATE_POSTGRES, consume | successor_row).first()
+                    rotated = inserted is not None
+                else:
+                    rotated = conn.execute(_CONSUME, consume).rowcount == 1
+                    if rotated:
+                        conn.execute(_INSERT, row)
+                if rotated:
+                    return RotationResult(
+                        outcome=RotationOutcome.ROTATED,
+                        consumed=replace(current, used_at=now, replaced_by=new.jti),
+                        successor=new,
                     )
-                )
-                .values(used_at=now)
-            )
-            record = _fetch_token(conn, token_hash)
+                # Consumed or revoked since the read (PostgreSQL's read may predate
+                # the family lock): the newest row tells a reuse from an invalid token.
+                record = _fetch_token(conn, token_hash)
             if record is None:
                 return RotationResult(outcome=RotationOutcome.INVALID)
-            if consumed.rowcount == 1:
-                new = successor(record)
-                conn.execute(insert(refresh_tokens).values(**_token_row(new)))
-                conn.execute(
-                    update(refresh_tokens).where(t.jti == record.jti).values(replaced_by=new.jti)
-                )
-                return RotationResult(
-                    outcome=RotationOutcome.ROTATED, consumed=record, successor=new
-                )
             if record.used_at is not None:
                 _revoke_family(conn, record.family_id, now)
                 return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
@@ -124,7 +160,7 @@ class SqlRefreshTokenStore:
             return int(result.rowcount)
 
 
-def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:
+def token_row(record: RefreshTokenRecord) -> dict[str, Any]:
     return {
         "jti": record.jti,
         "token_hash": record.token_hash,
@@ -139,6 +175,45 @@ def _token_row(record: RefreshTokenRecord) -> dict[str, Any]:
         "amr": " ".join(record.amr) or None,
     }
 
+
+_t = refresh_tokens.c
+
+_CONSUME = (
+    update(refresh_tokens)
+    .where(
+        and_(
+            _t.token_hash == bindparam("presented"),
+            _t.used_at.is_(None),
+            _t.revoked_at.is_(None),
+            _t.expires_at > bindparam("now", type_=_t.used_at.type),
+            _t.family_expires_at > bindparam("now", type_=_t.used_at.type),
+        )
+    )
+    .values(used_at=bindparam("now"), replaced_by=bindparam("successor_jti"))
+)
+"""Consume the presented token (unused, unrevoked, unexpired) and name its successor.
+
+Built once, with bound parameters, so SQLAlchemy's compiled cache serves every
+rotation (a statement built per call with literals costs more Python than the
+database spends on it)."""
+
+_INSERT = insert(refresh_tokens)
+
+_ROTATE_POSTGRES = (
+    insert(refresh_tokens)
+    .from_select(
+        [column.name for column in refresh_tokens.columns],
+        select(
+            *(
+                bindparam(f"new_{column.name}", type_=column.type)
+                for column in refresh_tokens.columns
+            )
+        ).select_from(_CONSUME.returning(_t.jti).cte("consumed")),
+    )
+    .returning(_t.jti)
+)
+"""PostgreSQL's rotation in one statement: ``_CONSUME`` in a CTE, and the successor
+inserted only if it consumed a row (a data-modifying ``WITH``; SQLite has none)."""
 
 _FAMILY_LOCK_CLASS = 0x61_6B_72_66  # "akrf": authkit refresh family, one advisory key space
 
@@ -165,6 +240,14 @@ def _lock_family(conn: Connection, condition: Any) -> None:
     conn.execute(select(lock).where(condition).limit(1))
 
 
+_SELECT = select(refresh_tokens).where(_t.token_hash == bindparam("token_hash"))
+_SELECT_LOCKING_FAMILY = _SELECT.add_columns(
+    func.pg_advisory_xact_lock(literal(_FAMILY_LOCK_CLASS), func.hashtext(_t.family_id)).label(
+        "family_lock"
+    )
+)
+
+
 def _revoke_family(conn: Connection, family_id: str, now: datetime) -> int:
     """Revoke a family's live tokens, under the family lock (see ``_lock_family``)."""
     t = refresh_tokens.c
@@ -177,12 +260,32 @@ def _revoke_family(conn: Connection, family_id: str, now: datetime) -> int:
     return int(result.rowcount)
 
 
-def _fetch_token(conn: Connection, token_hash: str) -> RefreshTokenRecord | None:
-    row = (
-        conn.execute(select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash))
-        .mappings()
-        .first()
+def _consumable(record: RefreshTokenRecord, now: datetime) -> bool:
+    """Whether ``record`` meets what ``_CONSUME`` requires.
+
+    On a read that may be stale this only errs towards "consumable": a token's
+    used, revoked or expired state never reverts.
+    """
+    return (
+        record.used_at is None
+        and record.revoked_at is None
+        and record.expires_at > now
+        and record.family_expires_at > now
     )
+
+
+def _fetch_token(
+    conn: Connection, token_hash: str, *, lock_family: bool = False
+) -> RefreshTokenRecord | None:
+    """The row of ``token_hash``; with ``lock_family``, its family's lock taken first.
+
+    The lock is taken by the same statement (one round trip). Under READ
+    COMMITTED that statement's snapshot predates the lock wait, so columns a
+    rotation changes (``used_at``, ``replaced_by``, ``revoked_at``) may be stale:
+    callers decide on them only through a conditional write or a fresh read.
+    """
+    query = _SELECT_LOCKING_FAMILY if lock_family else _SELECT
+    row = conn.execute(query, {"token_hash": token_hash}).mappings().first()
     if row is None:
         return None
 
