@@ -124,13 +124,22 @@ def _connections_on_every_worker(
 
 
 @pytest.fixture(scope="module")
-def hosts(start_shared_server: Callable[..., Any]) -> list[Host]:
-    """Started once for the module: each test signs up its own user."""
+def hosts(
+    start_shared_server: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory
+) -> list[Host]:
+    """Started once for the module: each test signs up its own user.
+
+    A fresh instance folder of its own: the shared servers' default one may already
+    hold an admin seeded with another module's password.
+    """
+    instance = tmp_path_factory.mktemp("revocation-instance")
     # --reuse-port: one listening socket per worker, so connections spread over both.
     previous = os.environ.get("GUNICORN_CMD_ARGS")
     os.environ["GUNICORN_CMD_ARGS"] = "--reuse-port"
     try:
-        first = start_shared_server(workers="2", threads="4", admin_password=ADMIN_PASSWORD)
+        first = start_shared_server(
+            instance=instance, workers="2", threads="4", admin_password=ADMIN_PASSWORD
+        )
         second = start_shared_server(
             instance=first.instance, workers="2", threads="4", admin_password=ADMIN_PASSWORD
         )
