@@ -57,6 +57,8 @@ def core_without_flask(session: nox.Session) -> None:
         "time-machine",
         "redis",
         "psycopg[binary]",
+        "aiosmtpd",  # tests/conftest.py: the SMTP server of the mail tests
+        "trustme",  # tests/conftest.py: its TLS certificates
     )
     session.run(
         "python",
@@ -81,6 +83,8 @@ def adapter_without_app(session: nox.Session) -> None:
         "psycopg[binary]",
         "websockets",
         "openapi-spec-validator",  # test_openapi.py: the meta-schema and response schemas
+        "aiosmtpd",  # tests/conftest.py: the SMTP server of the mail tests
+        "trustme",  # tests/conftest.py: its TLS certificates
     )
     session.run(
         "python",
