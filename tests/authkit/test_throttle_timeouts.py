@@ -10,9 +10,7 @@ turns the failure into ``ServiceUnavailable`` (503), never an unthrottled attemp
 from __future__ import annotations
 
 import socket
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,33 +24,6 @@ def _connection_kwargs(throttle: LoginThrottle) -> dict[str, Any]:
     client = throttle._storage.storage  # type: ignore[attr-defined]
     kwargs: dict[str, Any] = client.connection_pool.connection_kwargs
     return kwargs
-
-
-@pytest.fixture
-def silent_redis() -> Iterator[int]:
-    """A port that accepts connections and never answers: a hung Redis server."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                held.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    yield listener.getsockname()[1]
-    stop.set()
-    thread.join()
-    for conn in held:
-        conn.close()
-    listener.close()
 
 
 def test_a_redis_storage_gets_default_timeouts() -> None:
@@ -74,8 +45,8 @@ def test_timeouts_in_the_uri_win() -> None:
         throttle.close()
 
 
-def test_a_hung_redis_refuses_sign_ins_within_a_bound(silent_redis: int) -> None:
-    throttle = LoginThrottle(f"redis://127.0.0.1:{silent_redis}/0")
+def test_a_hung_redis_refuses_sign_ins_within_a_bound(silent_server: int) -> None:
+    throttle = LoginThrottle(f"redis://127.0.0.1:{silent_server}/0")
     try:
         for attempt in (throttle.acquire_login, throttle.check_login):
             started = time.monotonic()
