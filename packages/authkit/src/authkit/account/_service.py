@@ -34,10 +34,11 @@ from authkit.account._records import ActionPurpose
 from authkit.account._tokens import ActionTokens
 from authkit.audit._sink import AuditSink
 from authkit.clock import Clock
-from authkit.errors import Conflict, Forbidden, InvalidToken, NotFound, TooManyAttempts
+from authkit.errors import Conflict, InvalidToken, NotFound, TooManyAttempts
 from authkit.mail import MailComposer, MailDispatcher, MailMessage
 from authkit.passwords._hashing import PasswordHasher
 from authkit.tokens._refresh import RefreshTokens
+from authkit.users._admin import require_admin
 from authkit.users._identity import normalise_identity, validate_identity
 from authkit.users._model import User, canonical
 from authkit.users._query import is_user_id
@@ -404,8 +405,7 @@ class AccountService:
 
     def admin_delete(self, *, actor: User, user_id: str, address: str) -> None:
         """An administrator deletes an account; the last-admin guard applies."""
-        if not (actor.is_active and actor.is_admin):
-            raise Forbidden()
+        require_admin(actor)
         target = [user_id] if is_user_id(user_id) else []
         try:
             user = self.users.get(user_id) if target else None

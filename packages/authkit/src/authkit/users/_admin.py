@@ -95,7 +95,7 @@ class AdminService:
         account untouched: a deactivation before the roles (an inactive user's
         roles are never guarded), a demotion before an activation.
         """
-        _require_admin(actor)
+        require_admin(actor)
         wanted = normalise_roles(roles) if roles is not None else None
         target = [user_id] if is_user_id(user_id) else []
         try:
@@ -151,7 +151,7 @@ class AdminService:
         ``unchanged`` ones included, so a retried request also finishes a
         revocation an earlier attempt could not.
         """
-        _require_admin(actor)
+        require_admin(actor)
         if action not in BULK_ACTIONS:
             raise ValidationFailed(
                 [{"loc": ["action"], "msg": "action must be 'activate' or 'deactivate'."}]
@@ -204,7 +204,7 @@ class AdminService:
         before its tokens open anything else. Audited as ``admin.user.mfa_reset``.
         An account without MFA is ``Conflict``.
         """
-        _require_admin(actor)
+        require_admin(actor)
         if self.mfa is None:
             raise ConfigurationError("AdminService.reset_mfa needs an MFA store.")
         target = [user_id] if is_user_id(user_id) else []
@@ -247,7 +247,7 @@ class AdminService:
         return user
 
 
-def _require_admin(actor: User) -> None:
+def require_admin(actor: User) -> None:
     """Adapters guard their routes; the core refuses anyway (defence in depth)."""
     if not (actor.is_active and actor.is_admin):
         raise Forbidden()
