@@ -99,11 +99,19 @@ class App:
         return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line]
 
     def server_ms(self, request_id: str) -> float:
-        """``duration_ms`` of the access line of ``request_id``: the time spent serving it."""
-        for line in self.system_log():
-            if line.get("logger") == "authkit_flask.access" and line["trace_id"] == request_id:
-                return float(line["duration_ms"])
-        raise AssertionError(f"no access line for {request_id}")
+        """``duration_ms`` of the access line of ``request_id``: the time spent serving it.
+
+        Access lines are appended in batches (``access_log_flush_interval``, 1 s by
+        default): the line may take that long to reach the file.
+        """
+        deadline = time.monotonic() + 5
+        while True:
+            for line in self.system_log():
+                if line.get("logger") == "authkit_flask.access" and line["trace_id"] == request_id:
+                    return float(line["duration_ms"])
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no access line for {request_id}")
+            time.sleep(0.1)
 
 
 def metric(samples: Samples, name: str, **labels: str) -> float:

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from authkit.audit import Pseudonymizer
+from authkit.audit import Pseudonymizer, flush_buffered_lines
 from flight_app.app import get_components
 from flight_app.components import Components
 from flight_app.settings import DEV_PSEUDONYM_KEY, SERVICE_NAME
@@ -164,6 +164,7 @@ def test_the_system_log_carries_trace_ids_and_admin_logs_serves_it(
     assert response.status_code == 200
     audit = [e for e in read_log("auth.jsonl") if e["trace_id"] == "trace-login-42"]
     assert [(e["event"], e["outcome"]) for e in audit] == [("login", "success")]
+    flush_buffered_lines()  # access lines are appended in batches (access_log_flush_interval)
     access = [
         e
         for e in read_log("system.jsonl")
@@ -177,5 +178,6 @@ def test_the_system_log_carries_trace_ids_and_admin_logs_serves_it(
     assert body["meta"] == {"source": "system", "limit": 5, "returned": len(body["items"])}
     assert 1 <= len(body["items"]) <= 5
     # This request's own access line is written after the view has read the log.
+    flush_buffered_lines()
     assert body["items"] == read_log("system.jsonl")[-len(body["items"]) - 1 : -1]
     assert any(item.get("message") == "request" for item in body["items"])

@@ -15,11 +15,12 @@ from flight_app.components import Components, build_components
 from flight_app.flights_setup import build_flight_search, install_flights, shutdown_flights
 from flight_app.live_setup import (
     build_live,
+    follow_session_events,
     install_live,
     log_sources,
     shutdown_live,
 )
-from flight_app.logging_setup import configure_logging
+from flight_app.logging_setup import access_log_sink, configure_logging
 from flight_app.pages import install_pages
 from flight_app.readiness import close_checks, readiness_checks
 from flight_app.settings import Settings, load_settings
@@ -50,7 +51,11 @@ class _CookieSessions(SecureCookieSessionInterface):
     """
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # The raw header first: parsing cookies (``request.cookies``) costs as much
+        # again, and a name that is not in the header is not a cookie of it.
+        raw = request.environ.get("HTTP_COOKIE", "")
+        name = self.get_cookie_name(app)
+        if app.secret_key and (name not in raw or not request.cookies.get(name)):
             return self.session_class()
         return super().open_session(app, request)
 
@@ -70,6 +75,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
     app.extensions[EXTENSION_KEY] = components
     live = build_live(settings, components.audit)
     install_live(app, live)
+    follow_session_events(settings, components.kit)
     install_flights(app, build_flight_search(settings))
     checks = app.extensions[READINESS_KEY] = readiness_checks(settings)
     AuthKit(
@@ -78,6 +84,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         readiness_checks=checks,
         trusted_proxies=settings.trusted_proxies,
         max_content_length=settings.max_content_length,
+        access_log=access_log_sink(settings),
         metrics_mode=settings.metrics,
         metrics_token=(
             settings.metrics_token.get_secret_value() if settings.metrics_token else None

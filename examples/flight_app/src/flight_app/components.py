@@ -61,6 +61,7 @@ def build_components(
         mail_retry=mail_retry(settings.mail_retries),
         on_mail_failure=record_mail_failure,
         on_mail_sent=record_mail_sent,
+        session_epoch=settings.session_epoch_path,
     )
     return Components(settings=settings, kit=kit)
 

@@ -154,12 +154,14 @@ def worker_exit(server: Any, worker: Any) -> None:
 
     from flask import Flask
 
+    from authkit.audit import flush_buffered_lines
     from flight_app.app import close_app
 
     app = getattr(worker, "wsgi", None)
     if not isinstance(app, Flask):  # the master's copy of a worker, or a failed boot
         return
     failed = close_app(app)
+    flush_buffered_lines()  # the access lines still in memory (atexit would too, later)
     logging.getLogger("flight_app.worker").log(
         logging.WARNING if failed else logging.INFO,
         "worker stopped",

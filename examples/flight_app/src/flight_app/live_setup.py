@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from authkit import Authkit
 from authkit.audit import AuditLogger
 from authkit.live import EventSource, FileEventSource, RedisEventSource, RedisPublisher
 from authkit_flask import LiveUpdates
@@ -71,6 +72,19 @@ def build_live(settings: Settings, audit: AuditLogger) -> LiveWiring:
     return LiveWiring(updates=updates, audit=audit, publisher=publisher)
 
 
+def follow_session_events(settings: Settings, kit: Authkit) -> None:
+    """With Redis, let other hosts' audit events empty this worker's session cache at once.
+
+    The hosts' workers already publish every audit event to ``live_channel``; one
+    more subscription per worker feeds them to ``SessionCache.observe``. Without
+    Redis there is one host, whose workers share the cache's file epoch.
+    ``Authkit.close`` stops the subscription.
+    """
+    cache = kit.auth.session_cache
+    if settings.redis_url and cache is not None:
+        cache.follow(RedisEventSource(settings.redis_url, settings.live_channel))
+
+
 def install_live(app: Flask, wiring: LiveWiring) -> None:
     """Keep ``wiring`` on ``app`` so shutdown hooks find it."""
     app.extensions[EXTENSION_KEY] = wiring
@@ -88,6 +102,7 @@ __all__ = [
     "EXTENSION_KEY",
     "LiveWiring",
     "build_live",
+    "follow_session_events",
     "install_live",
     "log_sources",
     "max_live_clients",

@@ -1,7 +1,10 @@
 """The system log: JSON lines in ``<log_dir>/system.jsonl``, each with ``trace_id``.
 
 The file goes through authkit's rotating writer, so several gunicorn workers share
-it safely and it rotates like the audit log (same ``log_*`` settings).
+it safely and it rotates like the audit log (same ``log_*`` settings). The
+per-request access lines reach the same file through ``access_log_sink``: made
+directly and appended in batches (``access_log_flush_interval``), while every
+other record is written as it is logged.
 """
 
 from __future__ import annotations
@@ -9,8 +12,8 @@ from __future__ import annotations
 import logging
 import sys
 
-from authkit.audit import JsonLineFormatter, RotatingJsonlHandler
-from authkit_flask import TraceIdFilter
+from authkit.audit import BufferedLineWriter, JsonLineFormatter, LineWriter, RotatingJsonlHandler
+from authkit_flask import AccessLineSink, TraceIdFilter
 from flight_app.settings import Settings
 
 _MARKER = "_flight_app_handler"
@@ -44,4 +47,29 @@ def configure_logging(settings: Settings) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-__all__ = ["configure_logging"]
+def access_log_sink(settings: Settings) -> AccessLineSink:
+    """The access lines' way into ``system.jsonl`` (after ``configure_logging``), one per process.
+
+    Buffered for up to ``access_log_flush_interval`` seconds (flushed at exit and
+    before a fork too); ``0`` writes each line as the request ends.
+    """
+    handler = next(
+        h
+        for h in logging.getLogger().handlers
+        if isinstance(h, RotatingJsonlHandler) and getattr(h, _MARKER, False)
+    )
+    interval = settings.access_log_flush_interval
+    key = (id(handler), interval)
+    sink = _access_sinks.get(key)
+    if sink is None:
+        writer: LineWriter = handler.writer
+        if interval > 0:
+            writer = BufferedLineWriter(writer, flush_interval=interval)
+        sink = _access_sinks[key] = AccessLineSink(writer)
+    return sink
+
+
+_access_sinks: dict[tuple[int, float], AccessLineSink] = {}
+
+
+__all__ = ["access_log_sink", "configure_logging"]

@@ -53,7 +53,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from authkit import AuditConfig, AuthkitConfig, MfaConfig
+from authkit import AuditConfig, AuthkitConfig, MfaConfig, SessionCacheConfig
 from authkit.account import AccountConfig
 from authkit.audit import RotationPolicy
 from authkit.errors import ConfigurationError
@@ -339,6 +339,13 @@ class Settings(BaseSettings):
     publishes its audit events to `FLIGHT_APP_LIVE_CHANNEL` and subscribes to it; unset, each
     worker follows the shared `auth.jsonl` (one host).
     """
+    session_cache_ttl: float = Field(default=0.5, ge=0, le=1.0)  # the core's upper bound
+    """Seconds a worker may reuse the database's answer to "is this user active and this session
+    live?" for a bearer token; `0` asks the database on every request. A logout, revocation or
+    deactivation still ends the token at once on every worker of the host (a shared epoch in the
+    instance folder) and, with `FLIGHT_APP_REDIS_URL`, on other hosts as fast as Redis delivers
+    the event; this bounds the rest (at most 1 s).
+    """
     keyring_path: Path | None = None
     """The key ring file (a JWK Set), created on first start; unset means `<instance>/keyring.json`.
     """
@@ -388,6 +395,12 @@ class Settings(BaseSettings):
     """`false` makes `POST /auth/register` answer 403 `registration_closed`."""
     log_level: str = "INFO"
     """Level of the system log (`CRITICAL` ... `DEBUG`)."""
+    access_log_flush_interval: float = Field(default=1.0, ge=0, le=60)
+    """Seconds the per-request access lines may wait in memory before they are appended to
+    `system.jsonl` in one write (as nginx's `access_log ... flush=`); a worker killed with SIGKILL
+    loses at most that much of them. `0` writes each line as its request ends. Other lines are
+    never held back.
+    """
 
     # Log rotation and retention, for the audit log and the system log alike.
     # A rule is switched off with None (in TOML leave it out; from the environment
@@ -755,6 +768,7 @@ class Settings(BaseSettings):
                 issuer=SERVICE_NAME,
             ),
             account=_section(self, "account", AccountConfig, public_url=self.effective_public_url),
+            session_cache=SessionCacheConfig(ttl_seconds=self.session_cache_ttl),
             audit=AuditConfig(
                 pseudonym_key=self.pseudonym_key.get_secret_value(),
                 rotation=_section(
@@ -834,6 +848,11 @@ class Settings(BaseSettings):
         if self.database_url is not None:
             return self.database_url
         return f"sqlite:///{(self.instance_path / 'flight_app.db').as_posix()}"
+
+    @property
+    def session_epoch_path(self) -> Path:
+        """The epoch every process of this host bumps when a session may have ended."""
+        return self.instance_path / "session.epoch"
 
     @property
     def effective_keyring_path(self) -> Path:

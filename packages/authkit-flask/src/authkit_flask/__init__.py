@@ -13,6 +13,7 @@ these names are its surface.
 
 from importlib.metadata import PackageNotFoundError, version
 
+from authkit_flask._access_log import AccessLineSink
 from authkit_flask._blueprints.auth import client_address
 from authkit_flask._browser import CSRF_HEADER
 from authkit_flask._browser_config import BrowserSessionConfig
@@ -52,6 +53,7 @@ __all__ = [
     "DEFAULT_CSP",
     "PROBLEM_CONTENT_TYPE",
     "STATUS_BY_CODE",
+    "AccessLineSink",
     "ApiOperation",
     "ApiResponse",
     "AuthKit",

@@ -25,6 +25,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authkit import Authkit, AuthkitError
+from authkit.audit import LineWriter
+from authkit_flask._access_log import ACCESS_LOGGER, AccessLineSink
 from authkit_flask._blueprints import (
     auth_blueprint,
     health_blueprint,
@@ -47,16 +49,21 @@ from authkit_flask._metrics import (
 from authkit_flask._openapi import OpenApiInfo, openapi_blueprint
 from authkit_flask._pages import pages_blueprint
 from authkit_flask._problem import problem, problem_from_error
-from authkit_flask._request_context import bind_trace_id, reset_trace_id, resolve_ids
+from authkit_flask._request_context import (
+    bind_trace_id,
+    current_trace_id,
+    reset_trace_id,
+    resolve_ids,
+)
 from authkit_flask._state import (
     EXTENSION_KEY,
+    REQUEST_IDS_KEY,
     AuthKitState,
     ReadinessCheck,
-    begin_request_state,
     request_state,
 )
 
-access_logger = logging.getLogger("authkit_flask.access")
+access_logger = logging.getLogger(ACCESS_LOGGER)
 error_logger = logging.getLogger("authkit_flask.errors")
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -110,6 +117,7 @@ class AuthKit:
         pages: bool = True,
         pages_home: str = "/",
         openapi: OpenApiInfo | bool = True,
+        access_log: AccessLineSink | LineWriter | None = None,
     ) -> None:
         if app is None:
             return
@@ -130,6 +138,7 @@ class AuthKit:
             pages=pages,
             pages_home=pages_home,
             openapi=openapi,
+            access_log=access_log,
         )
 
     def init_app(
@@ -149,6 +158,7 @@ class AuthKit:
         pages: bool = True,
         pages_home: str = "/",
         openapi: OpenApiInfo | bool = True,
+        access_log: AccessLineSink | LineWriter | None = None,
     ) -> None:
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError("AuthKit is already registered on this app.")
@@ -201,9 +211,13 @@ class AuthKit:
         app.register_error_handler(AuthkitError, _handle_authkit_error)
         app.register_error_handler(HTTPException, _handle_http_exception)
         app.register_error_handler(Exception, _handle_unexpected)
-        app.before_request(_begin_request)
-        app.after_request(_finish_response(content_security_policy))
-        app.teardown_request(_end_request)
+        sink = (
+            access_log
+            if access_log is None or isinstance(access_log, AccessLineSink)
+            else AccessLineSink(access_log)
+        )
+        app.after_request(_finish_response(content_security_policy, sink))
+        app.wsgi_app = _RequestIds(app.wsgi_app)  # type: ignore[method-assign]
 
 
 def _browser_config(option: BrowserSessionConfig | bool) -> BrowserSessionConfig | None:
@@ -237,43 +251,86 @@ def default_readiness_checks(kit: Authkit) -> dict[str, ReadinessCheck]:
     return checks
 
 
-def _begin_request() -> None:
-    request_id, trace_id = resolve_ids(
-        request.headers.get("X-Request-ID"), request.headers.get("traceparent")
-    )
-    state = begin_request_state(request_id)
-    state.trace_token = bind_trace_id(trace_id)
-    state.started = time.perf_counter()
+class _RequestIds:
+    """WSGI middleware: the request id and trace id, bound around the whole request.
+
+    Outside Flask's hooks so the ids cost no ``before_request``/``teardown``
+    dispatch, and every log line of the request carries the trace id, whichever
+    layer writes it. An incoming ``X-Request-ID`` or ``traceparent`` is read
+    straight from the environ (``request.headers`` would build and discard a
+    werkzeug exception for each one absent, the usual case).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request_id, trace_id = resolve_ids(
+            environ.get("HTTP_X_REQUEST_ID"), environ.get("HTTP_TRACEPARENT")
+        )
+        environ[REQUEST_IDS_KEY] = (request_id, time.perf_counter())
+        token = bind_trace_id(trace_id)
+        try:
+            return self.app(environ, start_response)
+        finally:
+            reset_trace_id(token)
 
 
-def _finish_response(csp: str) -> Any:
+def _finish_response(csp: str, sink: AccessLineSink | None) -> Any:
     def after(response: Response) -> Response:
         state = request_state()
-        response.headers["X-Request-ID"] = state.request_id
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        headers = response.headers
+        # One pass over the (few) headers the view set, then plain adds: werkzeug's
+        # ``setdefault`` and ``in`` build and discard an exception per missing name.
+        present = {name.lower() for name, _value in headers}
+        for name, value in (
+            ("X-Request-ID", state.request_id),
+            ("X-Content-Type-Options", "nosniff"),
+        ):
+            if name.lower() in present:
+                headers[name] = value
+            else:
+                headers.add(name, value)
+        defaults = [("Referrer-Policy", "no-referrer")]
         if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", csp)
-            response.headers.setdefault("X-Frame-Options", "DENY")
+            defaults += [("Content-Security-Policy", csp), ("X-Frame-Options", "DENY")]
         if state.principal is not None or state.credentials_missing:
             # An answer to an authenticated request is that user's: no shared cache
             # (proxy or browser) may keep it (API.md: personal data is no-store).
-            response.headers.setdefault("Cache-Control", "no-store")
-        if request.is_secure:
+            defaults.append(("Cache-Control", "no-store"))
+        environ = request.environ
+        if environ.get("wsgi.url_scheme") in ("https", "wss"):
             # HTTPS directly, or per X-Forwarded-Proto from a trusted proxy (ProxyFix).
-            response.headers.setdefault("Strict-Transport-Security", HSTS)
-        route = request.url_rule.rule if request.url_rule else None
+            defaults.append(("Strict-Transport-Security", HSTS))
+        for name, value in defaults:
+            if name.lower() not in present:
+                headers.add(name, value)
+        rule = request.url_rule
+        route = rule.rule if rule is not None else None
         status = response.status_code
-        record_request(request.method, route, status)
+        method = environ.get("REQUEST_METHOD", "GET")
+        record_request(method, route, status)
         if access_logger.isEnabledFor(logging.INFO):
-            _access_line(state.started, route, status)
+            started = state.started
+            duration = round((time.perf_counter() - started) * 1000, 2) if started else None
+            if sink is not None:
+                sink.write(
+                    trace_id=current_trace_id(),
+                    method=method,
+                    path=request.path,
+                    route=route,
+                    status=status,
+                    duration_ms=duration,
+                )
+            else:
+                _access_line(method, route, status, duration)
         return response
 
     return after
 
 
-def _access_line(started: float, route: str | None, status: int) -> None:
-    """One structured access line per request, made without ``Logger.info``'s overhead.
+def _access_line(method: str, route: str | None, status: int, duration: float | None) -> None:
+    """One structured access line through ``logging``, without ``Logger.info``'s overhead.
 
     ``Logger.info`` walks the stack to find the caller (``findCaller``) on every
     call; the record is built directly instead and handed to the same handlers,
@@ -289,21 +346,14 @@ def _access_line(started: float, route: str | None, status: int) -> None:
         (),
         None,
         extra={
-            "method": request.method,
+            "method": method,
             "path": request.path,
             "route": route,
             "status": status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+            "duration_ms": duration,
         },
     )
     access_logger.handle(record)
-
-
-def _end_request(_exc: BaseException | None) -> None:
-    state = request_state()
-    if state.trace_token is not None:
-        reset_trace_id(state.trace_token)
-        state.trace_token = None
 
 
 def _handle_authkit_error(error: AuthkitError) -> Response:

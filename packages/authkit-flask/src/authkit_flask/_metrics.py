@@ -12,7 +12,7 @@ from __future__ import annotations
 import hmac
 import os
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from flask import Blueprint, Response, current_app, request
 from prometheus_client import (
@@ -69,9 +69,32 @@ AUTH_FAILURE_CODES = frozenset(
 METRICS_CONFIG_KEY = "authkit_metrics"
 
 
+HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+"""Methods counted under their own name; any other is counted as ``OTHER``."""
+
+_request_series: dict[tuple[str, str | None, int], Any] = {}
+
+
 def record_request(method: str, route: str | None, status: int) -> None:
-    # Unmatched paths share one label value so probes cannot blow up cardinality.
-    REQUESTS.labels(method=method, route=route or "<unmatched>", status=str(status)).inc()
+    """Count one answered request in ``authkit_requests_total{method,route,status}``.
+
+    The labelled child is looked up once per (method, route, status) and kept:
+    ``Counter.labels`` validates and joins its arguments on every call. The keys
+    are bounded: unmatched paths share one label value, and a method outside
+    ``HTTP_METHODS`` counts as ``OTHER``, so probes cannot blow up cardinality.
+    """
+    key = (method, route, status)
+    series = _request_series.get(key)
+    if series is None:
+        if method not in HTTP_METHODS:
+            method = "OTHER"
+        series = REQUESTS.labels(method=method, route=route or "<unmatched>", status=str(status))
+        if len(_request_series) < _MAX_SERIES:
+            _request_series[key] = series
+    series.inc()
+
+
+_MAX_SERIES = 10_000  # a bound on the memo's memory, whatever methods clients send
 
 
 def record_auth_failure(code: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextvars
 import re
-import uuid
+import secrets
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -39,7 +39,7 @@ def resolve_ids(request_id: str | None, traceparent: str | None) -> tuple[str, s
         match = _TRACEPARENT.fullmatch(traceparent.strip().lower())
         if match and match.group(1) != "0" * 32:
             trace_id = match.group(1)
-    trace_id = trace_id or valid_request_id or uuid.uuid4().hex
+    trace_id = trace_id or valid_request_id or secrets.token_hex(16)
     return valid_request_id or trace_id, trace_id
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 
 from authkit import Authkit, Principal
+from authkit_flask._request_context import resolve_ids
 
 if TYPE_CHECKING:
     from authkit_flask._browser_config import BrowserSessionConfig
@@ -53,7 +53,6 @@ class RequestState:
     """
 
     request_id: str
-    trace_token: contextvars.Token[str | None] | None = None
     started: float = 0.0
     principal: Principal | None = None
     credentials_missing: bool = False
@@ -78,27 +77,28 @@ def get_state(app: Flask | None = None) -> AuthKitState:
     return state
 
 
+REQUEST_IDS_KEY = "authkit.request_ids"
+"""The environ key where the extension's middleware leaves ``(request id, start time)``."""
+
+
 def request_state() -> RequestState:
-    """The current request's state (made on first use outside the extension's hooks)."""
+    """The current request's state, made on first use from the ids the middleware resolved."""
     state = g.get(_REQUEST_KEY)
     if not isinstance(state, RequestState):
-        state = RequestState(request_id="")
+        ids = request.environ.get(REQUEST_IDS_KEY)
+        if ids is None:  # a request context made without the app's WSGI stack (tests)
+            ids = (resolve_ids(None, None)[0], 0.0)
+        state = RequestState(request_id=ids[0], started=ids[1])
         setattr(g, _REQUEST_KEY, state)
-    return state
-
-
-def begin_request_state(request_id: str) -> RequestState:
-    state = RequestState(request_id=request_id)
-    setattr(g, _REQUEST_KEY, state)
     return state
 
 
 __all__ = [
     "EXTENSION_KEY",
+    "REQUEST_IDS_KEY",
     "AuthKitState",
     "ReadinessCheck",
     "RequestState",
-    "begin_request_state",
     "get_state",
     "request_state",
 ]

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import NoReturn, Protocol
 
+from authkit._session_cache import SessionCache
 from authkit.audit._sink import AuditSink
 from authkit.clock import Clock, SystemClock
 from authkit.errors import (
@@ -129,9 +130,14 @@ class AuthService:
         on_register: Callable[[User, str], None] | None = None,
         session_users: SessionUserLookup | None = None,
         sign_ins: SignInRecorder | None = None,
+        session_cache: SessionCache | None = None,
     ) -> None:
         self.users = users
         self.session_users = session_users
+        self.session_cache = (
+            session_cache if session_cache is not None and session_cache.enabled else None
+        )
+        """Good bearer-check answers kept for a bounded time (``SessionCache``); None: off."""
         self.sign_ins = sign_ins
         self.hasher = hasher
         self.policy = policy
@@ -444,8 +450,24 @@ class AuthService:
         ``allow_mfa_enrolment`` is set (the enrolment endpoints).
         """
         claims = self.access_tokens.verify(token)
-        # Read per request, never cached: a deactivation or a revoked session ends the
-        # token on the next request, whichever worker or host made the change.
+        cache = self.session_cache
+        user = cache.get(claims.subject, claims.session_id) if cache is not None else None
+        if user is None:
+            user = self._load_session_user(claims, cache)
+        if not allow_mfa_enrolment and (
+            claims.scope == MFA_ENROLMENT_SCOPE or self.needs_mfa_enrolment(user)
+        ):
+            raise MfaEnrolmentRequired()
+        return Principal(user=user, claims=claims)
+
+    def _load_session_user(self, claims: AccessClaims, cache: SessionCache | None) -> User:
+        """The database's answer: the user if active and the session live, else ``InvalidToken``.
+
+        Without a cache this runs on every request, so a deactivation or a revoked
+        session ends the token on the next request, whichever worker or host made
+        the change; with one, within its bounds (see ``SessionCache``).
+        """
+        mark = cache.mark() if cache is not None else b""
         if self.session_users is not None:
             user, live = self.session_users.load(
                 claims.subject, claims.session_id, now=self.clock.now()
@@ -461,11 +483,9 @@ class AuthService:
             # Logged out, revoked by a password change or logout-all, or killed by
             # refresh-token reuse: the session's access tokens end with it.
             raise InvalidToken()
-        if not allow_mfa_enrolment and (
-            claims.scope == MFA_ENROLMENT_SCOPE or self.needs_mfa_enrolment(user)
-        ):
-            raise MfaEnrolmentRequired()
-        return Principal(user=user, claims=claims)
+        if cache is not None:
+            cache.put(claims.subject, claims.session_id, user, mark)
+        return user
 
     def change_password(
         self, *, principal: Principal, current_password: str, new_password: str, address: str

@@ -17,12 +17,14 @@ from types import TracebackType
 
 from authkit._auth import AuthService
 from authkit._config import AuthkitConfig
+from authkit._session_cache import FileEpoch, SessionCache, SessionEpoch
 from authkit.account._service import AccountService
 from authkit.account._tokens import ActionTokens
 from authkit.audit._logger import AuditLogger
 from authkit.audit._pseudonym import Pseudonymizer
 from authkit.audit._sink import AuditSink
 from authkit.clock import Clock, SystemClock
+from authkit.errors import ConfigurationError
 from authkit.keys._file import KeyRingFile
 from authkit.keys._manager import KeyManager
 from authkit.mail import (
@@ -75,6 +77,8 @@ class Authkit:
     mailer: Mailer
 
     def close(self) -> None:
+        if self.auth.session_cache is not None:
+            self.auth.session_cache.close()
         self.mail.close()
         self.mailer.close()
         close_audit = getattr(self.audit, "close", None)
@@ -109,6 +113,7 @@ def build(
     mail_retry: Retry | None = None,
     on_mail_failure: FailureHook | None = None,
     on_mail_sent: SentHook | None = None,
+    session_epoch: SessionEpoch | str | Path | None = None,
 ) -> Authkit:
     """Build the core from ``config``.
 
@@ -124,6 +129,10 @@ def build(
     ``smtp://...``), with ``mail_from`` as sender and ``mail_retry`` wrapping each
     send (a resilience policy); ``on_mail_failure`` hears of each message that
     could not be delivered and ``on_mail_sent`` of each one sent (metrics).
+    ``session_epoch``: with ``config.session_cache`` on, what tells this process's
+    cache that another process changed a session: a path for a ``FileEpoch``
+    shared by every process of the host (the instance folder), or any
+    ``SessionEpoch``; None: this process only.
     """
     clock = clock or SystemClock()
     token_config = config.access_tokens
@@ -151,6 +160,7 @@ def build(
     )
     refresh_tokens = RefreshTokens(store_set.refresh_tokens, config.refresh, clock=clock)
     hasher = PasswordHasher(config.argon2)
+    session_cache = _session_cache(config, sink, session_epoch)
     auth = AuthService(
         users=store_set.users,
         hasher=hasher,
@@ -165,6 +175,7 @@ def build(
         mfa_required_roles=config.mfa.required_roles,
         session_users=store_set.session_users,
         sign_ins=store_set.sign_ins,
+        session_cache=session_cache,
         device_tokens=DeviceTokens(
             config.device_token_key(),
             ttl_seconds=config.throttle.device_token_ttl_seconds,
@@ -231,6 +242,26 @@ def _audit_sink(
         clock=clock,
         trace_id_provider=trace_id_provider or _no_trace_id,
     )
+
+
+def _session_cache(
+    config: AuthkitConfig, sink: AuditSink, epoch: SessionEpoch | str | Path | None
+) -> SessionCache | None:
+    """The bearer-check cache, listening to the audit events that end sessions; None when off."""
+    if not config.session_cache.enabled:
+        return None
+    add_listener = getattr(sink, "add_listener", None)
+    if not callable(add_listener):
+        # Without the events the cache could serve a revoked session until its TTL.
+        raise ConfigurationError(
+            "session_cache needs an audit sink that takes listeners (AuditLogger).",
+            field="session_cache",
+        )
+    if isinstance(epoch, str | Path):
+        epoch = FileEpoch(epoch)
+    cache = SessionCache(config.session_cache, epoch=epoch)
+    add_listener(cache.observe)
+    return cache
 
 
 def _no_trace_id() -> str | None:

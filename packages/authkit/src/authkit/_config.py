@@ -14,6 +14,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
+from authkit._session_cache import SessionCacheConfig
 from authkit.account._config import AccountConfig
 from authkit.audit._rotation import RotationPolicy
 from authkit.errors import ConfigurationError
@@ -98,6 +99,8 @@ class AuthkitConfig:
     registration_open: bool = True
     account: AccountConfig = field(default_factory=AccountConfig)
     """Emailed links (where they point, how long they live) and the verified-email gate."""
+    session_cache: SessionCacheConfig = field(default_factory=SessionCacheConfig)
+    """How long a bearer check may reuse the database's answer; off (0 s) by default."""
 
     def __post_init__(self) -> None:
         if not self.service_name.strip():

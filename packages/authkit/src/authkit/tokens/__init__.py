@@ -8,6 +8,7 @@ implement; ``KeyRingSource`` is where issuers and verifiers get the key ring.
 
 from authkit.tokens._access import (
     ACCESS_TOKEN_TYPE,
+    VERIFIED_CACHE_SIZE,
     AccessClaims,
     AccessTokenConfig,
     AccessTokens,
@@ -26,6 +27,7 @@ from authkit.tokens._store import (
 __all__ = [
     "ACCESS_TOKEN_TYPE",
     "MAX_DEVICE_TOKEN_CHARS",
+    "VERIFIED_CACHE_SIZE",
     "AccessClaims",
     "AccessTokenConfig",
     "AccessTokens",

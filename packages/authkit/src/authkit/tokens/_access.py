@@ -23,6 +23,7 @@ import binascii
 import json
 import re
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +33,7 @@ from jwt.algorithms import Algorithm, get_default_algorithms
 
 from authkit.clock import Clock, SystemClock
 from authkit.errors import ConfigurationError, InvalidToken
+from authkit.keys._signing_key import SigningKey
 from authkit.keys._source import KeyRingSource
 
 ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
@@ -43,6 +45,19 @@ _REQUIRED_CLAIMS = ("iss", "aud", "sub", "exp", "iat", "jti")
 _COMPACT_JWS = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
 _ALGORITHMS: dict[str, Algorithm] = dict(get_default_algorithms())
 _TYPES = frozenset({ACCESS_TOKEN_TYPE, "application/" + ACCESS_TOKEN_TYPE})
+
+VERIFIED_CACHE_SIZE = 4096
+"""How many verified token strings each ``AccessTokens`` remembers (0: none).
+
+A client sends the same access token with every request of its lifetime, and
+checking its signature again gives the same answer as long as the key that
+verified it is still trusted: the signature is checked the first time a token
+is seen, and after that the key's trust and the time claims are checked on
+every call (the approach of Envoy's ``jwt_authn`` verified-token cache). Only
+tokens that passed every check are kept, keyed by the exact string, oldest
+dropped first; about 1.5 KB each. Revocation is not a property of the token:
+sessions and users are checked by ``AuthService`` on every request regardless.
+"""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -80,6 +95,17 @@ class AccessClaims:
     amr: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A verified token's claims, the key that verified it, and its time claims."""
+
+    claims: AccessClaims
+    key: SigningKey
+    exp: int
+    iat: int
+    nbf: int
+
+
 @dataclass(frozen=True, kw_only=True)
 class IssuedAccessToken:
     """A signed access token and its lifetime in seconds."""
@@ -92,11 +118,23 @@ class AccessTokens:
     """Issues and verifies access tokens with the key ring (RFC 8725 best practices)."""
 
     def __init__(
-        self, keys: KeyRingSource, config: AccessTokenConfig, *, clock: Clock | None = None
+        self,
+        keys: KeyRingSource,
+        config: AccessTokenConfig,
+        *,
+        clock: Clock | None = None,
+        verified_cache_size: int = VERIFIED_CACHE_SIZE,
     ) -> None:
+        if type(verified_cache_size) is not int or verified_cache_size < 0:
+            raise ConfigurationError(
+                "verified_cache_size must be an integer >= 0.", field="verified_cache_size"
+            )
         self._keys = keys
         self.config = config
         self._clock = clock or SystemClock()
+        self._verified: dict[str, _Verified] = {}
+        self._verified_max = verified_cache_size
+        self._verified_lock = threading.Lock()
 
     def issue(
         self,
@@ -139,7 +177,44 @@ class AccessTokens:
         return IssuedAccessToken(token=token, expires_in=self.config.ttl_seconds)
 
     def verify(self, token: str) -> AccessClaims:
-        """Validate a token; every failure is ``InvalidToken`` with no detail for attackers."""
+        """Validate a token; every failure is ``InvalidToken`` with no detail for attackers.
+
+        A token string whose signature this object has verified before is not
+        verified again (see ``VERIFIED_CACHE_SIZE``): its key must still be the
+        ring's trusted key for its ``kid`` and its time claims are checked again,
+        on every call.
+        """
+        if type(token) is str:
+            hit = self._verified.get(token)
+            if hit is not None:
+                if self._still_valid(hit):
+                    return hit.claims
+                self._verified.pop(token, None)
+        claims, key = self._verify_signed(token)
+        if self._verified_max:
+            self._remember(token, claims, key)
+        return claims.claims
+
+    def _still_valid(self, hit: _Verified) -> bool:
+        key = self._keys.current().verification_key(hit.claims.kid)
+        if key is not hit.key:  # retired, or the ring was reloaded: verify afresh
+            return False
+        now = self._clock.now().timestamp()
+        skew = self.config.clock_skew_seconds
+        return hit.exp > now - skew and hit.iat <= now + skew and hit.nbf <= now + skew
+
+    def _remember(self, token: str, claims: _Verified, key: SigningKey) -> None:
+        with self._verified_lock:
+            verified = self._verified
+            if len(verified) >= self._verified_max:
+                # Oldest first (insertion order): a tenth at a time, so the
+                # eviction cost is paid once per many verifications.
+                for old in list(verified)[: max(1, self._verified_max // 10)]:
+                    verified.pop(old, None)
+            verified[token] = claims
+
+    def _verify_signed(self, token: str) -> tuple[_Verified, SigningKey]:
+        """The full check: shape, header, key, signature, then claims."""
         # A compact JWS is ASCII (base64url and dots): anything else is refused before
         # parsing (a lone surrogate would crash the UTF-8 encode), and len() is bytes.
         if (
@@ -181,7 +256,11 @@ class AccessTokens:
             claims["aud"], self.config.audience
         ):
             raise InvalidToken()
-        return self._check_claims(claims, kid)
+        checked = self._check_claims(claims, kid)
+        verified = _Verified(
+            claims=checked, key=key, exp=claims["exp"], iat=claims["iat"], nbf=claims.get("nbf", 0)
+        )
+        return verified, key
 
     def _check_claims(self, claims: dict[str, Any], kid: str) -> AccessClaims:
         clock_now = self._clock.now()
@@ -254,6 +333,7 @@ def _audience_ok(aud: Any, audience: str) -> bool:
 
 __all__ = [
     "ACCESS_TOKEN_TYPE",
+    "VERIFIED_CACHE_SIZE",
     "AccessClaims",
     "AccessTokenConfig",
     "AccessTokens",
