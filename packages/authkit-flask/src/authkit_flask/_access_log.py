@@ -16,15 +16,23 @@ Without a sink (``AuthKit(access_log=None)``, the default) the line goes through
 
 from __future__ import annotations
 
-import json
 import time
+from json.encoder import encode_basestring_ascii
 
 from authkit.audit import LineWriter
 
 ACCESS_LOGGER = "authkit_flask.access"
 """The logger name on every access line, whichever way it is written."""
 
-_ENCODER = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), default=str)
+
+def _text(value: str | None) -> str:
+    """A JSON string (ASCII, escaped by the json module's C encoder) or null."""
+    return "null" if value is None else encode_basestring_ascii(value)
+
+
+def _number(value: float | None) -> str:
+    """A JSON number as ``json.dumps`` writes it, or null."""
+    return "null" if value is None else float.__repr__(float(value))
 
 
 class AccessLineSink:
@@ -54,19 +62,16 @@ class AccessLineSink:
         if cached[0] != second:  # one strftime per second, not per request
             cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
             self._second = cached
-        payload = {
-            "ts": f"{cached[1]}.{int((now - second) * 1000):03d}Z",
-            "level": "INFO",
-            "logger": ACCESS_LOGGER,
-            "message": "request",
-            "trace_id": trace_id,
-            "method": method,
-            "path": path,
-            "route": route,
-            "status": status,
-            "duration_ms": duration_ms,
-        }
-        self.writer.write((_ENCODER.encode(payload) + "\n").encode("ascii"))
+        # The fixed parts are literal; only the values a client can influence (the
+        # method, the path) and the route go through the JSON encoder, so the line is
+        # exactly what JsonLineFormatter would write and cannot be forged by a path.
+        line = (
+            f'{{"ts":"{cached[1]}.{int((now - second) * 1000):03d}Z","level":"INFO",'
+            f'"logger":"{ACCESS_LOGGER}","message":"request","trace_id":{_text(trace_id)},'
+            f'"method":{_text(method)},"path":{_text(path)},"route":{_text(route)},'
+            f'"status":{int(status)},"duration_ms":{_number(duration_ms)}}}\n'
+        )
+        self.writer.write(line.encode("ascii"))
 
 
 __all__ = ["ACCESS_LOGGER", "AccessLineSink"]

@@ -282,7 +282,13 @@ def _finish_response(csp: str, sink: AccessLineSink | None) -> Any:
         headers = response.headers
         # One pass over the (few) headers the view set, then plain adds: werkzeug's
         # ``setdefault`` and ``in`` build and discard an exception per missing name.
-        present = {name.lower() for name, _value in headers}
+        present = set()
+        content_type = ""
+        for name, value in headers:
+            lowered = name.lower()
+            present.add(lowered)
+            if lowered == "content-type":
+                content_type = value
         for name, value in (
             ("X-Request-ID", state.request_id),
             ("X-Content-Type-Options", "nosniff"),
@@ -292,7 +298,7 @@ def _finish_response(csp: str, sink: AccessLineSink | None) -> Any:
             else:
                 headers.add(name, value)
         defaults = [("Referrer-Policy", "no-referrer")]
-        if response.mimetype == "text/html":
+        if content_type.partition(";")[0].strip().lower() == "text/html":
             defaults += [("Content-Security-Policy", csp), ("X-Frame-Options", "DENY")]
         if state.principal is not None or state.credentials_missing:
             # An answer to an authenticated request is that user's: no shared cache
