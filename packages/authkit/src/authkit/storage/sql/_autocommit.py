@@ -20,10 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ClauseElement, Column, Engine
+from sqlalchemy import ClauseElement, ColumnElement, Engine, Select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from authkit.storage.sql._compiled import CompiledSelect
 from authkit.storage.sql._engine import raise_if_unavailable
 
 Processor = Callable[[Any], Any]
@@ -33,7 +34,7 @@ class AutocommitStatement:
     """``statement`` compiled once for ``engine``; ``columns`` are what it returns."""
 
     def __init__(
-        self, engine: Engine, statement: ClauseElement, columns: Sequence[Column[Any]]
+        self, engine: Engine, statement: ClauseElement, columns: Sequence[ColumnElement[Any]]
     ) -> None:
         self._engine = engine
         dialect = engine.dialect
@@ -105,4 +106,29 @@ class AutocommitStatement:
         ]
 
 
-__all__ = ["AutocommitStatement"]
+def compiled_read(engine: Engine, statement: Select[Any]) -> AutocommitStatement | CompiledSelect:
+    """A read compiled once: in autocommit on PostgreSQL (psycopg), else ``CompiledSelect``.
+
+    ``CompiledSelect`` ends the DBAPI transaction its read opened: on PostgreSQL
+    a ``BEGIN`` and a ``COMMIT`` round trip around the ``SELECT``, which one
+    statement in autocommit does not need (one statement is one snapshot under
+    READ COMMITTED either way). SQLite's reads stay as they are.
+    """
+    if autocommit_capable(engine):
+        return AutocommitStatement(engine, statement, list(statement.selected_columns))
+    return CompiledSelect(engine, statement)
+
+
+def autocommit_capable(engine: Engine) -> bool:
+    """Whether ``AutocommitStatement`` serves ``engine``: PostgreSQL through psycopg (3 or 2).
+
+    Those drivers take named parameters and have an ``autocommit`` attribute;
+    any other driver runs through SQLAlchemy Core or ``CompiledSelect``.
+    """
+    return engine.dialect.name == "postgresql" and engine.dialect.driver in _NAMED_DRIVERS
+
+
+_NAMED_DRIVERS = ("psycopg", "psycopg2")
+
+
+__all__ = ["AutocommitStatement", "autocommit_capable", "compiled_read"]

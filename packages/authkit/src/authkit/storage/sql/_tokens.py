@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 
 from authkit.clock import utc
-from authkit.storage.sql._autocommit import AutocommitStatement
+from authkit.storage.sql._autocommit import AutocommitStatement, autocommit_capable
 from authkit.storage.sql._engine import read_only
 from authkit.storage.sql._tables import refresh_tokens
 from authkit.tokens._records import RefreshTokenRecord
@@ -46,11 +46,7 @@ class SqlRefreshTokenStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        self._postgres = (
-            _PostgresStatements(engine)
-            if engine.dialect.name == "postgresql" and engine.dialect.driver in _NAMED_DRIVERS
-            else None
-        )
+        self._postgres = _PostgresStatements(engine) if autocommit_capable(engine) else None
 
     def add(self, record: RefreshTokenRecord) -> None:
         with self._engine.begin() as conn:
@@ -326,10 +322,6 @@ The statement's snapshot predates the lock wait, but the conditional ``UPDATE``
 re-checks the newest version of a row another transaction changed, so a token
 revoked or consumed meanwhile is not consumed. ``family_id`` is the presented
 token's (read before; a token's family never changes)."""
-
-_NAMED_DRIVERS = ("psycopg", "psycopg2")
-"""PostgreSQL drivers whose DBAPI takes named parameters and an ``autocommit``
-attribute, as ``AutocommitStatement`` needs; any other runs through Core."""
 
 
 class _PostgresStatements:

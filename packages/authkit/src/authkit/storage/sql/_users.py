@@ -9,6 +9,7 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, up
 from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
+from authkit.storage.sql._autocommit import compiled_read
 from authkit.storage.sql._compiled import CompiledSelect
 from authkit.storage.sql._engine import read_only
 from authkit.storage.sql._session_users import USER_BY_ID, USER_BY_LOGIN, user_from_rows
@@ -35,8 +36,8 @@ class SqlUserStore(SqlUserAdmin):
         self._engine = engine
         # Sign-in's lookup, compiled once: user and roles in one statement.
         self._by_login = CompiledSelect(engine, USER_BY_LOGIN)
-        # Refresh reads its user twice: the same, by id.
-        self._by_id = CompiledSelect(engine, USER_BY_ID)
+        # Refresh reads its user twice: the same, by id (autocommit on PostgreSQL).
+        self._by_id = compiled_read(engine, USER_BY_ID)
 
     def create(self, new: NewUser) -> User:
         row = {
