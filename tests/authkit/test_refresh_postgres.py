@@ -192,3 +192,38 @@ def test_a_failed_statement_is_a_dbapi_error_and_its_connection_is_dropped(pg: E
     assert len(invalidated) == 1
     with pytest.raises(TypeError, match="expected parameters"):
         statement.rows(jti="x")
+
+
+def test_through_core_too_one_of_many_presenters_rotates(pg: Engine) -> None:
+    """Another PostgreSQL driver runs the rotation through SQLAlchemy Core: still exactly once."""
+    store = SqlRefreshTokenStore(pg)
+    store._postgres = None  # what a driver other than psycopg 3 gets
+    tokens = RefreshTokens(store)
+    issued = tokens.start_family(make_user(pg), ("user",))
+    issued = tokens.rotate(issued.token, roles_of)  # some history in the family
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def present() -> None:
+        barrier.wait()
+        try:
+            tokens.rotate(issued.token, roles_of)
+            outcomes.append("rotated")
+        except Exception as exc:  # counted by name: only the two refusals are allowed
+            outcomes.append(type(exc).__name__)
+
+    threads = [threading.Thread(target=present) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert outcomes.count("rotated") == 1
+    assert set(outcomes) - {"rotated"} <= {"TokenReused", "InvalidToken"}
+    with pg.connect() as conn:
+        live = conn.execute(
+            select(func.count()).where(
+                refresh_tokens.c.family_id == issued.record.family_id,
+                refresh_tokens.c.revoked_at.is_(None),
+            )
+        ).scalar_one()
+    assert live == 0, "the reuse revoked the whole family"

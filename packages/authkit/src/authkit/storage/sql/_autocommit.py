@@ -120,15 +120,13 @@ def compiled_read(engine: Engine, statement: Select[Any]) -> AutocommitStatement
 
 
 def autocommit_capable(engine: Engine) -> bool:
-    """Whether ``AutocommitStatement`` serves ``engine``: PostgreSQL through psycopg (3 or 2).
+    """Whether ``AutocommitStatement`` serves ``engine``: PostgreSQL through psycopg 3.
 
-    Those drivers take named parameters and have an ``autocommit`` attribute;
-    any other driver runs through SQLAlchemy Core or ``CompiledSelect``.
+    The driver authkit depends on and tests: named parameters, an ``autocommit``
+    attribute, and a pool pre-ping that leaves no transaction open. Any other
+    driver runs through SQLAlchemy Core or ``CompiledSelect``, as before.
     """
-    return engine.dialect.name == "postgresql" and engine.dialect.driver in _NAMED_DRIVERS
-
-
-_NAMED_DRIVERS = ("psycopg", "psycopg2")
+    return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"
 
 
 __all__ = ["AutocommitStatement", "autocommit_capable", "compiled_read"]
