@@ -19,7 +19,7 @@ from authkit.clock import Clock, SystemClock
 from authkit.errors import ConfigurationError, InvalidToken, TokenReused
 from authkit.roles import ADMIN
 from authkit.tokens._records import RefreshTokenRecord
-from authkit.tokens._store import RefreshTokenStore, RotationOutcome
+from authkit.tokens._store import RefreshTokenStore, RotationOutcome, SuccessorOfPresented
 
 _TOKEN_BYTES = 32
 _MAX_TOKEN_CHARS = 128
@@ -157,7 +157,9 @@ class RefreshTokens:
             issued.append(new_token)
             return record
 
-        result = self._store.rotate(token_hash, now=now, successor=successor)
+        result = self._store.rotate(
+            token_hash, now=now, successor=SuccessorOfPresented(presented=presented, make=successor)
+        )
         if result.outcome is RotationOutcome.REUSED:
             raise TokenReused()
         if result.outcome is not RotationOutcome.ROTATED or result.successor is None:

@@ -32,6 +32,26 @@ SuccessorFactory = Callable[[RefreshTokenRecord], RefreshTokenRecord]
 """Makes the successor record of a consumed refresh token, inside the store's atomic update."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class SuccessorOfPresented:
+    """A ``SuccessorFactory`` that also carries the record its caller read for the token.
+
+    ``RefreshTokens.rotate`` reads the presented token before the rotation (its
+    user's roles set the successor's lifetime). A store may build the successor
+    from that record instead of reading the row again: the columns a successor
+    takes (user, family, family expiry, ``amr``) never change, and a token seen
+    used, revoked or expired never becomes consumable again. Whether the token
+    is consumed is still decided by the store's conditional update. A store
+    that does not know this class just calls it.
+    """
+
+    presented: RefreshTokenRecord
+    make: SuccessorFactory
+
+    def __call__(self, consumed: RefreshTokenRecord) -> RefreshTokenRecord:
+        return self.make(consumed)
+
+
 class RefreshTokenStore(Protocol):
     """The contract every refresh-token backend implements (memory, SQL)."""
 
@@ -78,4 +98,10 @@ class RefreshTokenStore(Protocol):
         ...
 
 
-__all__ = ["RefreshTokenStore", "RotationOutcome", "RotationResult", "SuccessorFactory"]
+__all__ = [
+    "RefreshTokenStore",
+    "RotationOutcome",
+    "RotationResult",
+    "SuccessorFactory",
+    "SuccessorOfPresented",
+]

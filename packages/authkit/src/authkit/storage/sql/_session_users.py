@@ -45,6 +45,14 @@ SESSION_USER = (
 )
 """The user, one row per role (roles ordered), and whether the family is live."""
 
+USER_BY_ID = (
+    select(users, _ROLE)
+    .select_from(_WITH_ROLES)
+    .where(users.c.id == bindparam("user_id"))
+    .order_by(user_roles.c.role)
+)
+"""The user of id ``user_id``, one row per role (roles ordered)."""
+
 USER_BY_LOGIN = (
     select(users, _ROLE)
     .select_from(_WITH_ROLES)
@@ -88,4 +96,4 @@ class SqlSessionUsers:
         return user, live
 
 
-__all__ = ["SESSION_USER", "USER_BY_LOGIN", "SqlSessionUsers", "user_from_rows"]
+__all__ = ["SESSION_USER", "USER_BY_ID", "USER_BY_LOGIN", "SqlSessionUsers", "user_from_rows"]

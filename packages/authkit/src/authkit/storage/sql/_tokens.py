@@ -1,8 +1,14 @@
-"""The SQLAlchemy refresh-token store: rotation is one conditional UPDATE (RFC 9700 §4.14.2)."""
+"""The SQLAlchemy refresh-token store: rotation is one conditional UPDATE (RFC 9700 §4.14.2).
+
+On PostgreSQL (psycopg) a rotation is two statements, each its own transaction,
+compiled once and run on a pooled DBAPI connection (``_autocommit``): a read,
+then one statement that takes the family's lock, consumes the token and inserts
+its successor. Elsewhere it runs through SQLAlchemy Core in one transaction.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -13,6 +19,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     literal,
@@ -22,10 +29,16 @@ from sqlalchemy import (
 )
 
 from authkit.clock import utc
+from authkit.storage.sql._autocommit import AutocommitStatement, autocommit_capable
 from authkit.storage.sql._engine import read_only
 from authkit.storage.sql._tables import refresh_tokens
 from authkit.tokens._records import RefreshTokenRecord
-from authkit.tokens._store import RotationOutcome, RotationResult, SuccessorFactory
+from authkit.tokens._store import (
+    RotationOutcome,
+    RotationResult,
+    SuccessorFactory,
+    SuccessorOfPresented,
+)
 
 
 class SqlRefreshTokenStore:
@@ -33,39 +46,45 @@ class SqlRefreshTokenStore:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._postgres = _PostgresStatements(engine) if autocommit_capable(engine) else None
 
     def add(self, record: RefreshTokenRecord) -> None:
         with self._engine.begin() as conn:
             conn.execute(insert(refresh_tokens).values(**token_row(record)))
 
     def get_by_hash(self, token_hash: str) -> RefreshTokenRecord | None:
+        if self._postgres is not None:
+            # One SELECT is one snapshot under READ COMMITTED whatever the
+            # transaction: autocommit saves the BEGIN and COMMIT round trips of
+            # the read every refresh makes before its rotation.
+            rows = self._postgres.read.rows(token_hash=token_hash)
+            return _record(rows[0]) if rows else None
         with read_only(self._engine) as conn:
-            if conn.dialect.name == "postgresql":
-                # One SELECT is one snapshot under READ COMMITTED whatever the
-                # transaction: autocommit saves the BEGIN and ROLLBACK round trips
-                # of the read every refresh makes before its rotation.
-                conn.execution_options(isolation_level="AUTOCOMMIT")
             return _fetch_token(conn, token_hash)
 
     def rotate(
         self, token_hash: str, *, now: datetime, successor: SuccessorFactory
     ) -> RotationResult:
-        """Consume ``token_hash`` and insert its successor: two statements on PostgreSQL.
+        """Consume ``token_hash`` and insert its successor.
 
-        The first takes the family's lock (see ``_lock_family``) and reads the
-        row; the successor is made from the columns a token never changes (user,
-        family, family expiry, ``amr``), so it can be built before the consuming
-        statement. On PostgreSQL that statement is one CTE: the conditional
-        ``UPDATE`` consumes the token (unused, unrevoked, unexpired, re-checked
-        against the newest row version if another transaction changed it) and
-        names its successor, and the ``INSERT`` adds the successor only if the
-        ``UPDATE`` matched. Elsewhere (SQLite has no DML in a ``WITH``) it is the
-        same ``UPDATE`` then the ``INSERT``, under ``BEGIN IMMEDIATE``. A token
-        the read finds used, revoked or expired is answered from that read (a
-        reuse revokes the family); only one consumed by a concurrent rotation
-        after the read costs a second read.
+        The successor is made from the columns a token never changes (user,
+        family, family expiry, ``amr``), so it can be built from a read before
+        the consuming statement. On PostgreSQL that statement is one CTE, its
+        own transaction: it takes the family's lock (see ``_lock_family``), the
+        conditional ``UPDATE`` consumes the token (unused, unrevoked, unexpired,
+        re-checked against the newest row version if another transaction
+        changed it) and names its successor, and the ``INSERT`` adds the
+        successor only if the ``UPDATE`` matched. Elsewhere (SQLite has no DML
+        in a ``WITH``) it is the same ``UPDATE`` then the ``INSERT``, in one
+        transaction (``BEGIN IMMEDIATE`` on SQLite). A token the read finds
+        used, revoked or expired is answered from that read (a reuse revokes the
+        family); only one consumed by a concurrent rotation after the read costs
+        a second read.
         """
+        if self._postgres is not None:
+            return self._rotate_postgres(token_hash, now=now, successor=successor)
         with self._engine.begin() as conn:
+            # PostgreSQL through another driver: the family's lock first (``_lock_family``).
             postgres = conn.dialect.name == "postgresql"
             current = _fetch_token(conn, token_hash, lock_family=postgres)
             if current is None:
@@ -73,35 +92,52 @@ class SqlRefreshTokenStore:
             record: RefreshTokenRecord | None = current
             if _consumable(current, now):
                 # The successor of the token as consuming it leaves it (``used_at``
-                # set). Made only for a token the read found consumable; if a
-                # concurrent rotation consumed it meanwhile, the consuming
-                # statement matches nothing and the successor is discarded.
+                # set). Made only for a token the read found consumable.
                 new = successor(replace(current, used_at=now))
                 consume = {"presented": token_hash, "now": now, "successor_jti": new.jti}
-                row = token_row(new)
-                if postgres:
-                    successor_row = {f"new_{name}": value for name, value in row.items()}
-                    inserted = conn.execute(_ROTATE_POSTGRES, consume | successor_row).first()
-                    rotated = inserted is not None
-                else:
-                    rotated = conn.execute(_CONSUME, consume).rowcount == 1
-                    if rotated:
-                        conn.execute(_INSERT, row)
-                if rotated:
-                    return RotationResult(
-                        outcome=RotationOutcome.ROTATED,
-                        consumed=replace(current, used_at=now, replaced_by=new.jti),
-                        successor=new,
-                    )
-                # Consumed or revoked since the read (PostgreSQL's read may predate
-                # the family lock): the newest row tells a reuse from an invalid token.
+                if conn.execute(_CONSUME, consume).rowcount == 1:
+                    conn.execute(_INSERT, token_row(new))
+                    return _rotated(current, new, now)
                 record = _fetch_token(conn, token_hash)
-            if record is None:
-                return RotationResult(outcome=RotationOutcome.INVALID)
-            if record.used_at is not None:
-                _revoke_family(conn, record.family_id, now)
-                return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
-            return RotationResult(outcome=RotationOutcome.INVALID, consumed=record)
+            return _refused(record, now, lambda family: _revoke_family(conn, family, now))
+
+    def _rotate_postgres(
+        self, token_hash: str, *, now: datetime, successor: SuccessorFactory
+    ) -> RotationResult:
+        """``rotate`` on PostgreSQL: a read, then one statement; each its own transaction.
+
+        The read takes no lock: it only decides whether to try, and supplies the
+        columns a token never changes; the consuming statement decides. When
+        the caller read the token just before (``SuccessorOfPresented``, as
+        ``RefreshTokens.rotate`` does), that read serves: one round trip and
+        one pool pre-ping, no ``BEGIN`` or ``COMMIT``. A reuse's revocation is a
+        transaction of its own under the family's lock, as ``revoke_family``.
+        """
+        assert self._postgres is not None
+        known = successor.presented if isinstance(successor, SuccessorOfPresented) else None
+        current = (
+            known
+            if known is not None and known.token_hash == token_hash
+            else self.get_by_hash(token_hash)
+        )
+        if current is None:
+            return RotationResult(outcome=RotationOutcome.INVALID)
+        record: RefreshTokenRecord | None = current
+        if _consumable(current, now):
+            new = successor(replace(current, used_at=now))
+            params = {f"new_{name}": value for name, value in token_row(new).items()}
+            params |= {
+                "presented": token_hash,
+                "now": now,
+                "successor_jti": new.jti,
+                "family_id": current.family_id,
+            }
+            if self._postgres.rotate.rows(**params):
+                return _rotated(current, new, now)
+            # Consumed or revoked since the read: the newest row tells a reuse
+            # from an invalid token.
+            record = self.get_by_hash(token_hash)
+        return _refused(record, now, lambda family: self.revoke_family(family, now=now))
 
     def revoke_family(self, family_id: str, *, now: datetime) -> int:
         with self._engine.begin() as conn:
@@ -160,6 +196,26 @@ class SqlRefreshTokenStore:
             return int(result.rowcount)
 
 
+def _rotated(current: RefreshTokenRecord, new: RefreshTokenRecord, now: datetime) -> RotationResult:
+    return RotationResult(
+        outcome=RotationOutcome.ROTATED,
+        consumed=replace(current, used_at=now, replaced_by=new.jti),
+        successor=new,
+    )
+
+
+def _refused(
+    record: RefreshTokenRecord | None, now: datetime, revoke_family: Callable[[str], int]
+) -> RotationResult:
+    """The answer for a token that was not consumed: a used one is a reuse, its family revoked."""
+    if record is None:
+        return RotationResult(outcome=RotationOutcome.INVALID)
+    if record.used_at is not None:
+        revoke_family(record.family_id)
+        return RotationResult(outcome=RotationOutcome.REUSED, consumed=record)
+    return RotationResult(outcome=RotationOutcome.INVALID, consumed=record)
+
+
 def token_row(record: RefreshTokenRecord) -> dict[str, Any]:
     return {
         "jti": record.jti,
@@ -199,22 +255,6 @@ database spends on it)."""
 
 _INSERT = insert(refresh_tokens)
 
-_ROTATE_POSTGRES = (
-    insert(refresh_tokens)
-    .from_select(
-        [column.name for column in refresh_tokens.columns],
-        select(
-            *(
-                bindparam(f"new_{column.name}", type_=column.type)
-                for column in refresh_tokens.columns
-            )
-        ).select_from(_CONSUME.returning(_t.jti).cte("consumed")),
-    )
-    .returning(_t.jti)
-)
-"""PostgreSQL's rotation in one statement: ``_CONSUME`` in a CTE, and the successor
-inserted only if it consumed a row (a data-modifying ``WITH``; SQLite has none)."""
-
 _FAMILY_LOCK_CLASS = 0x61_6B_72_66  # "akrf": authkit refresh family, one advisory key space
 
 
@@ -230,7 +270,11 @@ def _lock_family(conn: Connection, condition: Any) -> None:
     later locks the successor first; each then waits for the other. Every
     transaction that changes a family therefore first takes one transaction-level
     advisory lock per family (``pg_advisory_xact_lock``; a hash collision only
-    serialises two families), so they queue instead of interleaving. SQLite has
+    serialises two families), so they queue instead of interleaving. The lock
+    also orders a revocation after a rotation that committed a successor: the
+    revoking ``UPDATE`` starts (and takes its snapshot) once the lock is its own,
+    so it sees that successor. PostgreSQL's one-statement rotation
+    (``_ROTATE_POSTGRES``) takes the same lock inside the statement. SQLite has
     no row locks: its writers are serialised by ``BEGIN IMMEDIATE`` already.
     """
     if conn.dialect.name != "postgresql":
@@ -241,6 +285,53 @@ def _lock_family(conn: Connection, condition: Any) -> None:
 
 
 _SELECT = select(refresh_tokens).where(_t.token_hash == bindparam("token_hash"))
+
+_FAMILY_LOCK = (
+    select(
+        func.pg_advisory_xact_lock(
+            literal(_FAMILY_LOCK_CLASS),
+            func.hashtext(bindparam("family_id", type_=_t.family_id.type)),
+        ).label("taken")
+    )
+).cte("family_lock")
+
+_ROTATE_POSTGRES = (
+    insert(refresh_tokens)
+    .from_select(
+        [column.name for column in refresh_tokens.columns],
+        select(
+            *(
+                bindparam(f"new_{column.name}", type_=column.type)
+                for column in refresh_tokens.columns
+            )
+        ).select_from(
+            _CONSUME.where(exists().select_from(_FAMILY_LOCK)).returning(_t.jti).cte("consumed")
+        ),
+    )
+    .returning(_t.jti)
+)
+"""PostgreSQL's rotation in one statement, one transaction: the family's lock
+(``_lock_family``), ``_CONSUME``, and the successor inserted only if it consumed a
+row (a data-modifying ``WITH``; SQLite has none).
+
+The lock is the ``family_lock`` CTE, which ``_CONSUME`` needs through an
+uncorrelated ``EXISTS``: PostgreSQL evaluates that once, as a one-time filter
+above the scan (``EXPLAIN`` shows ``One-Time Filter``), so the lock is held
+before the presented row is read for update, and until the statement's commit.
+The statement's snapshot predates the lock wait, but the conditional ``UPDATE``
+re-checks the newest version of a row another transaction changed, so a token
+revoked or consumed meanwhile is not consumed. ``family_id`` is the presented
+token's (read before; a token's family never changes)."""
+
+
+class _PostgresStatements:
+    """The read and the rotation, compiled once for one PostgreSQL engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.read = AutocommitStatement(engine, _SELECT, list(refresh_tokens.columns))
+        self.rotate = AutocommitStatement(engine, _ROTATE_POSTGRES, [_t.jti])
+
+
 _SELECT_LOCKING_FAMILY = _SELECT.add_columns(
     func.pg_advisory_xact_lock(literal(_FAMILY_LOCK_CLASS), func.hashtext(_t.family_id)).label(
         "family_lock"
@@ -286,9 +377,10 @@ def _fetch_token(
     """
     query = _SELECT_LOCKING_FAMILY if lock_family else _SELECT
     row = conn.execute(query, {"token_hash": token_hash}).mappings().first()
-    if row is None:
-        return None
+    return None if row is None else _record(row)
 
+
+def _record(row: Mapping[Any, Any]) -> RefreshTokenRecord:
     def opt(value: datetime | None) -> datetime | None:
         return utc(value) if value is not None else None
 

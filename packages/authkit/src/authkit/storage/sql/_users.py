@@ -9,10 +9,10 @@ from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text, up
 from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
+from authkit.storage.sql._autocommit import compiled_read
 from authkit.storage.sql._compiled import CompiledSelect
 from authkit.storage.sql._engine import read_only
-from authkit.storage.sql._rows import load_roles, user_from_row
-from authkit.storage.sql._session_users import USER_BY_LOGIN, user_from_rows
+from authkit.storage.sql._session_users import USER_BY_ID, USER_BY_LOGIN, user_from_rows
 from authkit.storage.sql._tables import (
     action_tokens,
     recovery_codes,
@@ -36,6 +36,8 @@ class SqlUserStore(SqlUserAdmin):
         self._engine = engine
         # Sign-in's lookup, compiled once: user and roles in one statement.
         self._by_login = CompiledSelect(engine, USER_BY_LOGIN)
+        # Refresh reads its user twice: the same, by id (autocommit on PostgreSQL).
+        self._by_id = compiled_read(engine, USER_BY_ID)
 
     def create(self, new: NewUser) -> User:
         row = {
@@ -85,9 +87,7 @@ class SqlUserStore(SqlUserAdmin):
         return user
 
     def get(self, user_id: str) -> User | None:
-        with read_only(self._engine) as conn:
-            row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
-            return None if row is None else user_from_row(row, load_roles(conn, [user_id])[user_id])
+        return user_from_rows(self._by_id.rows(user_id=user_id))
 
     def find_by_login(self, identifier: str) -> User | None:
         return user_from_rows(self._by_login.rows(login=canonical(identifier)))
