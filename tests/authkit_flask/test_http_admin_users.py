@@ -197,7 +197,14 @@ def test_listing_returns_user_objects_and_meta(
     assert response.mimetype == "application/json"
     body = response.get_json()
     assert set(body) == {"items", "meta"}
-    assert body["meta"] == {"page": 1, "page_size": 20, "total": 2, "pages": 1, "total_exact": True}
+    assert body["meta"] == {
+        "page": 1,
+        "page_size": 20,
+        "total": 2,
+        "pages": 1,
+        "total_exact": True,
+        "next_cursor": None,
+    }
     assert all(set(item) == USER_KEYS for item in body["items"])
     # Created 2026-01-01, before root's registration today: ordered by created_at.
     assert [item["username"] for item in body["items"]] == ["bob", "root"]
@@ -219,7 +226,9 @@ def test_pagination_meta_and_stable_order(
     seen: list[str] = []
     for page in range(1, 5):
         response = list_users(client, admin, f"?page={page}&page_size=7")
-        assert response.get_json()["meta"] == {
+        meta = response.get_json()["meta"]
+        assert (meta.pop("next_cursor") is None) == (page == 4)
+        assert meta == {
             "page": page,
             "page_size": 7,
             "total": 25,
@@ -237,6 +246,7 @@ def test_pagination_meta_and_stable_order(
         "total": 25,
         "pages": 4,
         "total_exact": True,
+        "next_cursor": None,
     }
     exact = list_users(client, admin, "?page_size=5").get_json()["meta"]
     assert (exact["total"], exact["pages"]) == (25, 5)
@@ -249,7 +259,14 @@ def test_no_match_gives_total_0_and_pages_0(client: FlaskClient, admin: dict[str
     response = list_users(client, admin, "?q=nobody-has-this")
     assert response.get_json() == {
         "items": [],
-        "meta": {"page": 1, "page_size": 20, "total": 0, "pages": 0, "total_exact": True},
+        "meta": {
+            "page": 1,
+            "page_size": 20,
+            "total": 0,
+            "pages": 0,
+            "total_exact": True,
+            "next_cursor": None,
+        },
     }
 
 
@@ -318,6 +335,7 @@ def test_empty_and_unknown_query_values_are_ignored(
         "total": 1,
         "pages": 1,
         "total_exact": True,
+        "next_cursor": None,
     }
 
 
