@@ -276,13 +276,16 @@ def _page_after(
     skipping every row before it. One row more than the page tells whether a next
     page exists.
     """
+    return _split(_read(conn, _ids_after(query, conditions)), query.page_size)
+
+
+def _ids_after(query: UserQuery, conditions: list[ColumnElement[bool]]) -> Select[tuple[str]]:
     after = query.after
     assert after is not None
     position = tuple_(users.c.created_at, users.c.id) > tuple_(
         literal(after.created_at, users.c.created_at.type), literal(after.id, users.c.id.type)
     )
-    ids = _ordered_ids([*conditions, position]).limit(query.page_size + 1)
-    return _split(_read(conn, ids), query.page_size)
+    return _ordered_ids([*conditions, position]).limit(query.page_size + 1)
 
 
 def _split(found: list[User], page_size: int) -> tuple[list[User], bool]:
