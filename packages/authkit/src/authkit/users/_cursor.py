@@ -47,7 +47,7 @@ class ListPosition:
 
 def filter_digest(text: str | None, is_active: bool | None, role: str | None) -> str:
     """A short digest of a listing's filters, so a cursor cannot cross listings."""
-    raw = json.dumps([text, is_active, role], separators=(",", ":"), ensure_ascii=False)
+    raw = json.dumps([text, is_active, role], separators=(",", ":"))
     return hashlib.blake2b(raw.encode(), digest_size=8).hexdigest()
 
 
@@ -74,9 +74,13 @@ def decode_cursor(cursor: str, digest: str) -> ListPosition:
         raise _bad_cursor()
     try:
         created_at = datetime.fromisoformat(stamp)
-    except ValueError as exc:
+        if created_at.tzinfo is None:
+            raise ValueError("a cursor's time has an offset")
+        # Out of range once in UTC (year 9999 behind UTC) is OverflowError.
+        created_at = created_at.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
         raise _bad_cursor() from exc
-    if created_at.tzinfo is None or not _USER_ID.fullmatch(user_id):
+    if not _USER_ID.fullmatch(user_id):
         raise _bad_cursor()
     if issued_for != digest:
         raise InvalidRequest(
@@ -84,7 +88,7 @@ def decode_cursor(cursor: str, digest: str) -> ListPosition:
             "q, is_active and role it came with, or start again without a cursor.",
             field="cursor",
         )
-    return ListPosition(created_at=created_at.astimezone(UTC), id=user_id)
+    return ListPosition(created_at=created_at, id=user_id)
 
 
 def _bad_cursor() -> InvalidRequest:

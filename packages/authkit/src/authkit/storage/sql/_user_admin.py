@@ -16,7 +16,15 @@ Listing
     a million rows alone costs more than the whole request may. PostgreSQL serves
     ``q`` of three or more characters from the trigram GIN indexes; SQLite has no
     index for a substring and scans. A role filter alone is counted from the
-    ``(role, user_id)`` index.
+    ``(role, user_id)`` index. With a ``q`` the bound is ``EXACT_TEXT_COUNT_LIMIT``
+    (1,000): each counted match is a heap row rechecked, not an index entry.
+
+Cursor pages
+    A cursor page (``UserQuery.after``) is ``WHERE (created_at, id) > (...)
+    ORDER BY created_at, id LIMIT page_size + 1``: a range of the same indexes
+    that starts at the position, so it costs one page at any depth, where
+    ``OFFSET`` costs every row it skips. The extra row says whether a
+    ``next_cursor`` is due. The total is computed as for the first page.
 
 Changes
     Every change of ``is_active`` or roles is serialised: on PostgreSQL by a
