@@ -11,9 +11,13 @@ in a database autovacuum keeps up with), signs an admin in, then times whole
 requests through the reference app's Flask test client (routing, token check,
 pydantic, the store's queries, JSON): the first, a middle and the last page
 without ``q``, with a selective ``q`` (about 1 % of users) and with a broad one
-(every user), and with the ``is_active``/``role`` filters. Over 10,000 matches
-PostgreSQL's total is the planner's estimate (``meta.total_exact`` false), so the
-"last" page by that estimate may be empty or not quite the last.
+(every user), and with the ``is_active``/``role`` filters. The middle page is
+timed twice: by its number (``page=``, ``OFFSET`` paging, which costs its depth)
+and by cursor ("middle cursor": ``cursor=`` the ``meta.next_cursor`` of the page
+before it, fetched once untimed, which is what a client following the pages
+sends). The middle and last pages are placed by the real number of matches,
+counted outside the timed requests: over 10,000 matches (1,000 with a ``q``)
+PostgreSQL's total is the planner's estimate (``meta.total_exact`` false).
 
 Usage::
 
@@ -44,13 +48,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, Select, func, insert, select, text
 
 from authkit.passwords import Argon2Parameters, PasswordHasher
 from authkit.storage import create_engine, user_roles, users
-from authkit.storage.sql._user_admin import _conditions, _matches, _page_ids
+from authkit.storage.sql._user_admin import (
+    _conditions,
+    _ids_after,
+    _matches,
+    _ordered_ids,
+    _page_ids,
+)
 from authkit.storage.testing import temporary_postgres_database
-from authkit.users import EXACT_COUNT_LIMIT, UserQuery
+from authkit.users import EXACT_COUNT_LIMIT, EXACT_TEXT_COUNT_LIMIT, UserQuery
 
 PASSWORD = "violet marmalade drifts at noon"
 CHUNK = 10_000
@@ -164,27 +174,34 @@ def database(backend: str, pg_server: str | None) -> Iterator[str]:
 
 def explain(engine: Engine, query: UserQuery, total: int, exact: bool) -> None:
     conditions = _conditions(query)
+    limit = EXACT_COUNT_LIMIT if query.text is None else EXACT_TEXT_COUNT_LIMIT
     bounded = select(func.count()).select_from(
-        _matches(query, conditions).limit(EXACT_COUNT_LIMIT + 1).subquery()
+        _matches(query, conditions).limit(limit + 1).subquery()
     )
+    if query.after is not None:
+        page: Select[tuple[str]] = _ids_after(query, conditions)
+    elif exact:
+        page = _page_ids(query, conditions, total)
+    else:
+        page = _ordered_ids(conditions).offset(query.offset).limit(query.page_size + 1)
+    label = "cursor page" if query.after is not None else f"page {query.page}"
     with engine.connect() as conn:
-        for label, stmt in (
-            ("bounded count", bounded),
-            (f"page {query.page}", _page_ids(query, conditions, total if exact else None)),
-        ):
+        for name, stmt in (("bounded count", bounded), (label, page)):
             compiled = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
             sql = f"EXPLAIN (ANALYZE, COSTS OFF) {compiled}".replace("%%", "%")
             plan = conn.exec_driver_sql(sql.replace("%", "%%")).scalars()
-            print(f"    -- {label} ({query})")
+            print(f"    -- {name} ({query})")
             for line in plan:
                 print(f"       {line}")
 
 
-def _listed(query: str, page: int) -> UserQuery:
+def _listed(query: str, page: int, cursor: str | None = None) -> UserQuery:
     """The ``UserQuery`` of one case's query string."""
     params = dict(p.split("=") for p in query.split("&") if p)
     active = {"true": True, "false": False}.get(params.get("is_active", ""))
-    return UserQuery(q=params.get("q"), role=params.get("role"), is_active=active, page=page)
+    return UserQuery(
+        q=params.get("q"), role=params.get("role"), is_active=active, page=page, cursor=cursor
+    )
 
 
 def true_total(engine: Engine, query: UserQuery) -> int:
@@ -218,8 +235,17 @@ def measure(
             # The real number of matches places the middle and last pages, also
             # when the API's total is an estimate.
             pages = max(1, -(-true_total(engine, _listed(query, 1)) // 20))
-            for label, page in (("first", 1), ("middle", pages // 2 + 1), ("last", pages)):
-                path = f"/auth/users?{query}&page={page}"
+            middle = pages // 2 + 1
+            # How a client reaches the middle page without OFFSET: the next_cursor of
+            # the page before it (fetched once, untimed), as following the pages gives.
+            before = client.get(f"/auth/users?{query}&page={middle - 1}", headers=headers)
+            cursor = before.get_json()["meta"]["next_cursor"] if middle > 1 else None
+            plans = [("first", "page=1", 1, None), ("middle", f"page={middle}", middle, None)]
+            if cursor is not None:
+                plans.append(("middle cursor", f"cursor={cursor}", 1, cursor))
+            plans.append(("last", f"page={pages}", pages, None))
+            for label, paging, page, cursor in plans:
+                path = f"/auth/users?{query}&{paging}"
                 for _ in range(3):  # warm caches and the connection pool
                     client.get(path, headers=headers)
                 samples = []
@@ -227,17 +253,16 @@ def measure(
                     started = time.perf_counter()
                     response = client.get(path, headers=headers)
                     samples.append((time.perf_counter() - started) * 1000)
-                    assert response.status_code == 200
+                    assert response.status_code == 200, response.get_json()
                     assert response.get_json()["items"]
                 p50 = statistics.median(samples)
                 p95 = statistics.quantiles(samples, n=20)[-1]
                 exact = bool(meta["total_exact"])
                 matches = f"{meta['total']:,}" + ("" if exact else " est.")
                 rows.append(Row(backend, size, f"{case} [{matches}]", label, exact, p50, p95))
-                print(f"  {case:<18} {label:<6} p50 {p50:8.2f} ms  p95 {p95:8.2f} ms")
+                print(f"  {case:<20} {label:<13} p50 {p50:8.2f} ms  p95 {p95:8.2f} ms")
                 if show and backend == "postgresql":
-                    listed = _listed(query, page)
-                    explain(engine, listed, meta["total"], exact)
+                    explain(engine, _listed(query, page, cursor), meta["total"], exact)
         app.extensions["flight_app"].close()
         engine.dispose()
     return rows

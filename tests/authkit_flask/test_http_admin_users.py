@@ -197,7 +197,14 @@ def test_listing_returns_user_objects_and_meta(
     assert response.mimetype == "application/json"
     body = response.get_json()
     assert set(body) == {"items", "meta"}
-    assert body["meta"] == {"page": 1, "page_size": 20, "total": 2, "pages": 1, "total_exact": True}
+    assert body["meta"] == {
+        "page": 1,
+        "page_size": 20,
+        "total": 2,
+        "pages": 1,
+        "total_exact": True,
+        "next_cursor": None,
+    }
     assert all(set(item) == USER_KEYS for item in body["items"])
     # Created 2026-01-01, before root's registration today: ordered by created_at.
     assert [item["username"] for item in body["items"]] == ["bob", "root"]
@@ -219,7 +226,9 @@ def test_pagination_meta_and_stable_order(
     seen: list[str] = []
     for page in range(1, 5):
         response = list_users(client, admin, f"?page={page}&page_size=7")
-        assert response.get_json()["meta"] == {
+        meta = response.get_json()["meta"]
+        assert (meta.pop("next_cursor") is None) == (page == 4)
+        assert meta == {
             "page": page,
             "page_size": 7,
             "total": 25,
@@ -237,6 +246,7 @@ def test_pagination_meta_and_stable_order(
         "total": 25,
         "pages": 4,
         "total_exact": True,
+        "next_cursor": None,
     }
     exact = list_users(client, admin, "?page_size=5").get_json()["meta"]
     assert (exact["total"], exact["pages"]) == (25, 5)
@@ -249,7 +259,14 @@ def test_no_match_gives_total_0_and_pages_0(client: FlaskClient, admin: dict[str
     response = list_users(client, admin, "?q=nobody-has-this")
     assert response.get_json() == {
         "items": [],
-        "meta": {"page": 1, "page_size": 20, "total": 0, "pages": 0, "total_exact": True},
+        "meta": {
+            "page": 1,
+            "page_size": 20,
+            "total": 0,
+            "pages": 0,
+            "total_exact": True,
+            "next_cursor": None,
+        },
     }
 
 
@@ -318,6 +335,7 @@ def test_empty_and_unknown_query_values_are_ignored(
         "total": 1,
         "pages": 1,
         "total_exact": True,
+        "next_cursor": None,
     }
 
 
@@ -356,6 +374,95 @@ def test_every_bad_parameter_is_reported_at_once(
     response = list_users(client, admin, "?page=0&page_size=101&is_active=maybe")
     body = expect_problem(response, 422, "validation_error")
     assert sorted(e["loc"][1] for e in body["errors"]) == ["is_active", "page", "page_size"]
+
+
+# -- GET /auth/users?cursor= (keyset paging) -------------------------------------------
+
+
+def _numbered(client: FlaskClient, admin: dict[str, Any], query: str) -> list[str]:
+    seen: list[str] = []
+    page = 1
+    while names := usernames(list_users(client, admin, f"?page={page}&page_size=5{query}")):
+        seen += names
+        page += 1
+    return seen
+
+
+@EVERY_BACKEND
+def test_following_next_cursor_gives_the_numbered_pages(
+    client: FlaskClient, admin: dict[str, Any], seed_user: Seed
+) -> None:
+    for i in range(24):
+        seed_user(
+            f"user{i:02d}", roles=("ops", "user") if i % 3 == 0 else ("user",), active=i % 4 != 0
+        )
+    for query in ("", "&q=USER1", "&is_active=true", "&role=ops&is_active=false", "&q=nobody"):
+        first = list_users(client, admin, f"?page_size=5{query}")
+        followed = usernames(first)
+        meta = first.get_json()["meta"]
+        total = meta["total"]
+        while meta["next_cursor"] is not None:
+            response = list_users(
+                client, admin, f"?page_size=5{query}&cursor={meta['next_cursor']}"
+            )
+            meta = response.get_json()["meta"]
+            assert meta["page"] is None
+            assert (meta["total"], meta["total_exact"], meta["page_size"]) == (total, True, 5)
+            followed += usernames(response)
+        assert followed == _numbered(client, admin, query), query
+
+
+@EVERY_BACKEND
+def test_a_cursor_page_is_stable_when_users_are_added(
+    client: FlaskClient, admin: dict[str, Any], seed_user: Seed
+) -> None:
+    """A user created while an admin pages does not shift the next page (OFFSET would)."""
+    for i in range(4):
+        seed_user(f"user{i}")
+    first = list_users(client, admin, "?page_size=2").get_json()
+    seed_user("newcomer")  # created after user3, before root (registered today)
+    second = list_users(client, admin, f"?page_size=2&cursor={first['meta']['next_cursor']}")
+    assert usernames(second) == ["user2", "user3"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    ["garbage", "x" * 300, "%2F%2F", "eyJhIjoxfQ", "WzEsIjIwMjYiLCJ4IiwieSJd"],
+)
+def test_a_cursor_that_was_not_issued_is_400(
+    client: FlaskClient, admin: dict[str, Any], expect_problem: ExpectProblem, cursor: str
+) -> None:
+    body = expect_problem(list_users(client, admin, f"?cursor={cursor}"), 400, "invalid_request")
+    assert "meta.next_cursor" in body["detail"]
+
+
+def test_a_cursor_must_come_back_with_its_filters(
+    client: FlaskClient, admin: dict[str, Any], expect_problem: ExpectProblem, seed_user: Seed
+) -> None:
+    for i in range(3):
+        seed_user(f"user{i}", roles=("ops",))
+    cursor = list_users(client, admin, "?role=ops&page_size=1").get_json()["meta"]["next_cursor"]
+    assert usernames(list_users(client, admin, f"?role=ops&page_size=2&cursor={cursor}")) == [
+        "user1",
+        "user2",
+    ]
+    body = expect_problem(list_users(client, admin, f"?cursor={cursor}"), 400, "invalid_request")
+    assert "other filters" in body["detail"]
+
+
+def test_page_and_cursor_do_not_combine(
+    client: FlaskClient, admin: dict[str, Any], expect_problem: ExpectProblem, seed_user: Seed
+) -> None:
+    for i in range(3):
+        seed_user(f"user{i}")
+    cursor = list_users(client, admin, "?page_size=1").get_json()["meta"]["next_cursor"]
+    body = expect_problem(
+        list_users(client, admin, f"?page=2&cursor={cursor}"), 422, "validation_error"
+    )
+    assert [e["loc"] for e in body["errors"]] == [["query", "page"]]
+    # page=1 is the default anyway, and an empty cursor counts as absent.
+    assert usernames(list_users(client, admin, f"?page=1&page_size=1&cursor={cursor}")) == ["user1"]
+    assert usernames(list_users(client, admin, "?page_size=1&cursor=")) == ["user0"]
 
 
 # -- GET /auth/users/{id} ---------------------------------------------------------------

@@ -122,12 +122,20 @@ class AcceptedOut(_Closed):
 class PageMeta(_Closed):
     """Where a page sits: its number, size, and the totals of the whole listing."""
 
-    page: int = Field(ge=1)
+    page: int | None = Field(
+        ge=1, description="The page number; null for a page asked for by `cursor`."
+    )
     page_size: int = Field(ge=1)
     total: int = Field(ge=0)
     pages: int = Field(ge=0)
     total_exact: bool = Field(
         description="False when `total` (and so `pages`) is an estimate of a large result."
+    )
+    next_cursor: str | None = Field(
+        description=(
+            "Pass as `cursor` (with the same filters) for the next page; "
+            "null when no match follows this page."
+        )
     )
 
 

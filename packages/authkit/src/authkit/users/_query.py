@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Final, Literal
 
 from authkit.errors import Conflict, ValidationFailed
+from authkit.users._cursor import ListPosition, decode_cursor, encode_cursor, filter_digest
 from authkit.users._model import User, canonical
 
 MAX_PAGE_SIZE: Final = 100
@@ -29,6 +31,14 @@ EXACT_COUNT_LIMIT: Final = 10_000
 Beyond it an exact count costs a scan of every match (about 80 ms per million
 rows on PostgreSQL), so such a store answers the planner's estimate instead and
 says so with ``UserPage.total_exact``.
+"""
+EXACT_TEXT_COUNT_LIMIT: Final = 1_000
+"""The bound of ``EXACT_COUNT_LIMIT`` when the query has a ``q``.
+
+A ``q`` is served by trigram indexes that only name candidates: every counted
+match is a table row read and rechecked, scattered over the table, about ten
+microseconds each instead of a fraction of one for an index entry. Ten thousand
+of them would cost about 100 ms, so a text search counts a tenth as many.
 """
 
 ROLE_PATTERN: Final = re.compile(r"[a-z0-9_-]{1,64}")
@@ -120,6 +130,13 @@ class UserQuery:
     ``q`` is a case-insensitive substring of the username or the email, matched
     on the case-folded ``*_canonical`` columns; ``None`` or blank means no text
     filter. ``page`` starts at 1; a page past the last one is empty, not an error.
+
+    ``cursor`` (a ``UserPage.next_cursor``) replaces ``page``: the page is the
+    users after the one the cursor names, read from there in the index at the
+    cost of one page however deep it is (``OFFSET`` paging costs what it skips).
+    It must come with the filters it was issued for; ``page`` must then stay 1.
+    A cursor that is not one (garbage, edited, other filters) is
+    ``InvalidRequest``.
     """
 
     q: str | None = None
@@ -127,6 +144,7 @@ class UserQuery:
     page_size: int = DEFAULT_PAGE_SIZE
     is_active: bool | None = None
     role: str | None = None
+    cursor: str | None = None
 
     def __post_init__(self) -> None:
         errors: list[dict[str, Any]] = []
@@ -143,8 +161,26 @@ class UserQuery:
             errors.append({"loc": ["q"], "msg": f"q must be at most {MAX_QUERY_CHARS} characters."})
         if self.role is not None and (error := validate_role(self.role, loc=("role",))):
             errors.append(error)
+        if self.cursor is not None and self.page != 1:
+            errors.append({"loc": ["page"], "msg": "page cannot be combined with cursor."})
         if errors:
             raise ValidationFailed(errors)
+        _ = self.after  # a bad cursor is refused here, before any store sees it
+
+    @cached_property
+    def after(self) -> ListPosition | None:
+        """Where a cursor page starts (after this user); ``None`` for a numbered page."""
+        if self.cursor is None:
+            return None
+        return decode_cursor(self.cursor, self._digest)
+
+    @property
+    def _digest(self) -> str:
+        return filter_digest(self.text, self.is_active, self.role)
+
+    def cursor_after(self, user: User) -> str:
+        """The cursor of the page that follows ``user`` under this query's filters."""
+        return encode_cursor(ListPosition(created_at=user.created_at, id=user.id), self._digest)
 
     @property
     def text(self) -> str | None:
@@ -158,6 +194,19 @@ class UserQuery:
     def offset(self) -> int:
         return (self.page - 1) * self.page_size
 
+    def page_of(
+        self, items: Sequence[User], *, total: int, more: bool, total_exact: bool = True
+    ) -> UserPage:
+        """The ``UserPage`` of ``items``; ``more`` says whether any match follows them."""
+        return UserPage(
+            items=tuple(items),
+            total=total,
+            page=None if self.cursor is not None else self.page,
+            page_size=self.page_size,
+            total_exact=total_exact,
+            next_cursor=self.cursor_after(items[-1]) if more and items else None,
+        )
+
 
 @dataclass(frozen=True, kw_only=True)
 class UserPage:
@@ -165,14 +214,18 @@ class UserPage:
 
     ``total`` is exact when ``total_exact`` is true; otherwise it is an estimate
     of more than ``EXACT_COUNT_LIMIT`` matches (the PostgreSQL store's, for large
-    results), and ``pages`` is derived from it all the same.
+    results), and ``pages`` is derived from it all the same. ``page`` is ``None``
+    for a page asked for by cursor: its number would cost counting every match
+    before it. ``next_cursor`` continues after the last item, ``None`` when no
+    match follows.
     """
 
     items: tuple[User, ...]
     total: int
-    page: int
+    page: int | None
     page_size: int
     total_exact: bool = True
+    next_cursor: str | None = None
 
     @property
     def pages(self) -> int:
@@ -225,6 +278,7 @@ __all__ = [
     "BULK_ACTIONS",
     "DEFAULT_PAGE_SIZE",
     "EXACT_COUNT_LIMIT",
+    "EXACT_TEXT_COUNT_LIMIT",
     "MAX_BULK_IDS",
     "MAX_PAGE_SIZE",
     "MAX_QUERY_CHARS",
@@ -232,6 +286,7 @@ __all__ = [
     "ROLE_PATTERN",
     "BulkAction",
     "BulkResult",
+    "ListPosition",
     "UserPage",
     "UserQuery",
     "classify",

@@ -71,7 +71,12 @@ class UserStore(Protocol):
     # ``last_admin``); the check and the write are one atomic step.
 
     def list_users(self, query: UserQuery) -> UserPage:
-        """One page ordered by ``(created_at, id)`` and the count of every match."""
+        """One page ordered by ``(created_at, id)`` and the count of every match.
+
+        A numbered page (``query.page``) or the page after ``query.after`` (a
+        cursor); ``UserPage.next_cursor`` is set exactly when a match follows the
+        page. Stores must agree on both (tests/authkit/test_user_listing_cursor.py).
+        """
         ...
 
     def set_active(self, user_id: str, active: bool) -> User | None:

@@ -38,13 +38,16 @@ class MemoryUserAdmin:
             ),
             key=lambda user: (user.created_at, user.id),
         )
-        start = query.offset
-        return UserPage(
-            items=tuple(matched[start : start + query.page_size]),
-            total=len(matched),
-            page=query.page,
-            page_size=query.page_size,
-        )
+        after = query.after
+        if after is not None:
+            start = (after.created_at, after.id)
+            matched_after = [u for u in matched if (u.created_at, u.id) > start]
+            items = matched_after[: query.page_size]
+            more = len(matched_after) > query.page_size
+        else:
+            items = matched[query.offset : query.offset + query.page_size]
+            more = query.offset + len(items) < len(matched)
+        return query.page_of(items, total=len(matched), more=more)
 
     def set_active(self, user_id: str, active: bool) -> User | None:
         with self._lock:

@@ -16,7 +16,15 @@ Listing
     a million rows alone costs more than the whole request may. PostgreSQL serves
     ``q`` of three or more characters from the trigram GIN indexes; SQLite has no
     index for a substring and scans. A role filter alone is counted from the
-    ``(role, user_id)`` index.
+    ``(role, user_id)`` index. With a ``q`` the bound is ``EXACT_TEXT_COUNT_LIMIT``
+    (1,000): each counted match is a heap row rechecked, not an index entry.
+
+Cursor pages
+    A cursor page (``UserQuery.after``) is ``WHERE (created_at, id) > (...)
+    ORDER BY created_at, id LIMIT page_size + 1``: a range of the same indexes
+    that starts at the position, so it costs one page at any depth, where
+    ``OFFSET`` costs every row it skips. The extra row says whether a
+    ``next_cursor`` is due. The total is computed as for the first page.
 
 Changes
     Every change of ``is_active`` or roles is serialised: on PostgreSQL by a
@@ -43,9 +51,11 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    literal,
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 
@@ -56,6 +66,7 @@ from authkit.storage.sql._tables import user_roles, users
 from authkit.users._model import User
 from authkit.users._query import (
     EXACT_COUNT_LIMIT,
+    EXACT_TEXT_COUNT_LIMIT,
     BulkResult,
     UserPage,
     UserQuery,
@@ -83,6 +94,8 @@ class SqlUserAdmin:
     _engine: Engine
     exact_count_limit: int = EXACT_COUNT_LIMIT
     """Above this many matches PostgreSQL's listing reports an estimated total."""
+    exact_text_count_limit: int = EXACT_TEXT_COUNT_LIMIT
+    """The same bound for a query with ``q`` (the lower of the two applies)."""
 
     # -- listing ----------------------------------------------------------------
 
@@ -90,7 +103,10 @@ class SqlUserAdmin:
         with read_only(self._engine) as conn:
             if conn.dialect.name == "postgresql":
                 conn.execution_options(isolation_level="REPEATABLE READ")
-                return _list_postgresql(conn, query, self.exact_count_limit)
+                limit = self.exact_count_limit
+                if query.text is not None:
+                    limit = min(limit, self.exact_text_count_limit)
+                return _list_postgresql(conn, query, limit)
             return _list_exact(conn, query)
 
     # -- changes ----------------------------------------------------------------
@@ -166,8 +182,18 @@ def _list_exact(conn: Connection, query: UserQuery) -> UserPage:
         total = holders
     else:
         total = int(conn.execute(_count(conditions)).scalar_one())
+    return _exact_page(conn, query, conditions, total)
+
+
+def _exact_page(
+    conn: Connection, query: UserQuery, conditions: list[ColumnElement[bool]], total: int
+) -> UserPage:
+    """The page of ``query`` once its ``total`` is known exactly."""
+    if query.after is not None:
+        items, more = _page_after(conn, query, conditions)
+        return query.page_of(items, total=total, more=more)
     items = _page(conn, query, conditions, total) if query.offset < total else []
-    return UserPage(items=tuple(items), total=total, page=query.page, page_size=query.page_size)
+    return query.page_of(items, total=total, more=query.offset + len(items) < total)
 
 
 def _list_postgresql(conn: Connection, query: UserQuery, limit: int) -> UserPage:
@@ -181,9 +207,10 @@ def _list_postgresql(conn: Connection, query: UserQuery, limit: int) -> UserPage
     total the page is read from the nearer end, as on SQLite. With an estimate, a
     page in the last quarter of it is worth an exact count (a counted row costs
     about half a skipped one) and then a read from the end; any other page is read
-    forwards, and what it finds corrects the estimate: a short page ends the
-    results, so the total becomes exact; a full one proves at least ``offset +
-    page_size``; an empty one at most ``offset``.
+    forwards, and what it finds corrects the estimate: the last page (no match
+    after it) ends the results, so the total becomes exact; a full one proves at
+    least ``offset + page_size``; an empty one at most ``offset``. A cursor page
+    is read from its position whatever the total; its estimate stays as it is.
     """
     conditions = _conditions(query)
     matches = _matches(query, conditions)
@@ -193,37 +220,29 @@ def _list_postgresql(conn: Connection, query: UserQuery, limit: int) -> UserPage
         bounded = select(func.count()).select_from(matches.limit(limit + 1).subquery())
         counted = int(conn.execute(bounded).scalar_one())
         if counted <= limit:
-            items = _page(conn, query, conditions, counted) if query.offset < counted else []
-            return UserPage(
-                items=tuple(items), total=counted, page=query.page, page_size=query.page_size
-            )
+            return _exact_page(conn, query, conditions, counted)
         floor = limit + 1
     total = max(estimate, floor)
+    if query.after is not None:
+        items, more = _page_after(conn, query, conditions)
+        return query.page_of(items, total=total, more=more, total_exact=False)
     if query.offset >= total * 3 // 4:
         # Deep in the results: skipping ``offset`` rows costs more than counting
         # them all (about twice as much per row) and reading the rest backwards.
         counted = int(
             conn.execute(select(func.count()).select_from(matches.subquery())).scalar_one()
         )
-        items = _page(conn, query, conditions, counted) if query.offset < counted else []
-        return UserPage(
-            items=tuple(items), total=counted, page=query.page, page_size=query.page_size
-        )
-    items = _page(conn, query, conditions, None)
+        return _exact_page(conn, query, conditions, counted)
+    ids = _ordered_ids(conditions).offset(query.offset).limit(query.page_size + 1)
+    items, more = _split(_read(conn, ids), query.page_size)
     exact = False
-    if items and len(items) < query.page_size:
+    if items and not more:
         total, exact = query.offset + len(items), True
     elif items:
         total = max(total, query.offset + len(items))
     else:
         total = max(floor, min(total, query.offset))
-    return UserPage(
-        items=tuple(items),
-        total=total,
-        page=query.page,
-        page_size=query.page_size,
-        total_exact=exact,
-    )
+    return query.page_of(items, total=total, more=more, total_exact=exact)
 
 
 def _matches(query: UserQuery, conditions: list[ColumnElement[bool]]) -> Select[tuple[str]]:
@@ -249,12 +268,47 @@ def _estimate(conn: Connection, matches: Select[tuple[str]]) -> int:
 
 
 def _page(
-    conn: Connection, query: UserQuery, conditions: list[ColumnElement[bool]], total: int | None
+    conn: Connection, query: UserQuery, conditions: list[ColumnElement[bool]], total: int
 ) -> list[User]:
-    """The users of the page, with their roles; only the page's rows are read."""
-    page_ids = _page_ids(query, conditions, total).subquery("page_ids")
+    """The users of a numbered page, with their roles; only the page's rows are read."""
+    return _read(conn, _page_ids(query, conditions, total))
+
+
+def _page_after(
+    conn: Connection, query: UserQuery, conditions: list[ColumnElement[bool]]
+) -> tuple[list[User], bool]:
+    """The users after the cursor's position, and whether more follow them.
+
+    A row-value comparison on ``(created_at, id)`` is a range of
+    ``ix_authkit_users_created_at_id``: the read starts at the position instead of
+    skipping every row before it. One row more than the page tells whether a next
+    page exists.
+    """
+    return _split(_read(conn, _ids_after(query, conditions)), query.page_size)
+
+
+def _ids_after(query: UserQuery, conditions: list[ColumnElement[bool]]) -> Select[tuple[str]]:
+    after = query.after
+    assert after is not None
+    position = tuple_(users.c.created_at, users.c.id) > tuple_(
+        literal(after.created_at, users.c.created_at.type), literal(after.id, users.c.id.type)
+    )
+    return _ordered_ids([*conditions, position]).limit(query.page_size + 1)
+
+
+def _split(found: list[User], page_size: int) -> tuple[list[User], bool]:
+    return found[:page_size], len(found) > page_size
+
+
+def _read(conn: Connection, ids: Select[tuple[str]]) -> list[User]:
+    """The users ``ids`` selects, in listing order, with their roles."""
+    page_ids = ids.subquery("page_ids")
     rows = conn.execute(select(users).join(page_ids, users.c.id == page_ids.c.id)).mappings().all()
     return sorted(hydrate_users(conn, rows), key=lambda u: (u.created_at, u.id))
+
+
+def _ordered_ids(conditions: list[ColumnElement[bool]]) -> Select[tuple[str]]:
+    return select(users.c.id).where(*conditions).order_by(users.c.created_at, users.c.id)
 
 
 def _conditions(query: UserQuery, *, by_role: bool = True) -> list[ColumnElement[bool]]:
@@ -303,16 +357,9 @@ def _count(conditions: list[ColumnElement[bool]]) -> Select[tuple[int]]:
 
 
 def _page_ids(
-    query: UserQuery, conditions: list[ColumnElement[bool]], total: int | None
+    query: UserQuery, conditions: list[ColumnElement[bool]], total: int
 ) -> Select[tuple[str]]:
-    """The ids of the page, read from whichever end of the ordering is nearer.
-
-    Without an exact ``total`` the end is unknown: the page is read forwards.
-    """
-    ordered = (users.c.created_at, users.c.id)
-    if total is None:
-        forwards = select(users.c.id).where(*conditions).order_by(*ordered)
-        return forwards.offset(query.offset).limit(query.page_size)
+    """The ids of a numbered page, read from whichever end of the ordering is nearer."""
     size = min(query.page_size, total - query.offset)
     after = total - query.offset - size
     ids = select(users.c.id).where(*conditions).limit(size)
