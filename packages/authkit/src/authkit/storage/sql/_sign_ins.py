@@ -2,7 +2,9 @@
 
 Stamping the login and starting the refresh family in two transactions cost a
 sign-in two commits; here they are one transaction with two statements (on
-PostgreSQL one statement, the stamp in a ``WITH``: one round trip less).
+PostgreSQL one statement, the stamp in a ``WITH``, run in autocommit mode, so
+the BEGIN and COMMIT round trips go too: two round trips, the pool's ping and
+the statement, instead of five).
 
 The statements are compiled once for the engine's dialect and run straight on
 a pooled DBAPI connection, as ``_compiled.CompiledSelect`` runs the hot-path
@@ -93,6 +95,8 @@ class SqlSignIns:
         self._sqlite = dialect.name == "sqlite"
         self._stamp = _writes(_STAMP, dialect)
         self._stamp_and_rehash = _writes(_STAMP_AND_REHASH, dialect)
+        self._autocommit = len(self._stamp) == 1
+        self._dialect = dialect
         self._dbapi_error: type[Exception] = dialect.loaded_dbapi.Error
 
     def record_sign_in(
@@ -118,6 +122,14 @@ class SqlSignIns:
         try:
             cursor = connection.cursor()
             try:
+                if self._autocommit:
+                    # One statement is atomic alone: no BEGIN and COMMIT round trips.
+                    (sql, arguments), dbapi = writes[0], connection.dbapi_connection
+                    assert dbapi is not None  # a checked-out connection has one
+                    self._dialect.set_isolation_level(dbapi, "AUTOCOMMIT")
+                    cursor.execute(sql, arguments)
+                    self._dialect.reset_isolation_level(dbapi)
+                    return
                 if relax:  # outside the transaction (SQLite refuses it inside), put back after
                     cursor.execute("PRAGMA synchronous=NORMAL")
                 if self._sqlite:
@@ -139,7 +151,8 @@ class SqlSignIns:
                         self._engine, exc, connected=True, connection=connection.dbapi_connection
                     )
             finally:
-                # Closed, never pooled again: no half-done transaction, no relaxed level.
+                # Closed, never pooled again: no half-done transaction, no relaxed
+                # level, no autocommit left on.
                 connection.invalidate()
             if isinstance(exc, self._dbapi_error):
                 raise DBAPIError.instance(
