@@ -9,6 +9,7 @@ whose UTS #39 skeleton equals an existing one's is refused (409, reason
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from authkit.keys import KeyManager
 from authkit.passwords import Argon2Parameters
 from authkit.storage import MEMORY_URL
 from authkit.users import canonical, invisible_characters, skeleton
+from authkit.users._unicode import is_ignorable
 
 CHEAP = Argon2Parameters(time_cost=1, memory_cost=8, parallelism=1)
 PASSWORD = "violet-harbour-7-lanterns"
@@ -190,6 +192,25 @@ def test_no_disguise_of_an_address_is_another_address(data: st.DataObject, local
 @given(text=st.text(max_size=40))
 def test_canonical_is_idempotent(text: str) -> None:
     assert canonical(canonical(text)) == canonical(text)
+
+
+def _canonical_in_full(text: str) -> str:
+    """``canonical`` without its ASCII shortcut: the Unicode steps one by one."""
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return "".join(c for c in folded if not is_ignorable(c)).strip()
+
+
+def test_canonical_ascii_shortcut_is_the_full_form_for_every_ascii_character() -> None:
+    """Each ASCII code point alone, and all of them together, fold as the full steps do."""
+    every = "".join(map(chr, range(128)))
+    for text in (*every, every, f" {every} ", "  Alice.Smith@Example.COM\t"):
+        assert canonical(text) == _canonical_in_full(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet=st.characters(max_codepoint=127), max_size=40))
+def test_canonical_ascii_shortcut_matches_the_full_form(text: str) -> None:
+    assert canonical(text) == _canonical_in_full(text)
 
 
 @settings(

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
@@ -503,7 +503,12 @@ class TestSqlStores(StoreContract):
         return SqlSignIns(engine)
 
     def test_record_sign_in_is_one_transaction(
-        self, engine: Engine, user_store: UserStore, token_store: RefreshTokenStore, alice: User
+        self,
+        engine: Engine,
+        user_store: UserStore,
+        token_store: RefreshTokenStore,
+        alice: User,
+        monkeypatch: pytest.MonkeyPatch,
     ) -> None:
         """A token that cannot be stored (its hash is taken) leaves ``last_login_at``
         untouched: the stamp and the family commit together or not at all, in one commit."""
@@ -511,16 +516,46 @@ class TestSqlStores(StoreContract):
         _, record = token_record(alice.id)
         commits = 0
 
-        def count(_conn: Any) -> None:
+        def count(_conn: Any = None) -> None:
             nonlocal commits
             commits += 1
 
+        # Commits through SQLAlchemy's Connection and straight on a pooled DBAPI
+        # connection (how SqlSignIns runs) both count.
+        raw_connection = engine.raw_connection
+
+        def counting_raw_connection() -> Any:
+            connection = raw_connection()
+            commit = connection.commit
+
+            def counted() -> None:
+                count()
+                commit()
+
+            connection.commit = counted  # type: ignore[method-assign]
+            return connection
+
+        monkeypatch.setattr(engine, "raw_connection", counting_raw_connection)
         event.listen(engine, "commit", count)
         try:
             sign_ins.record_sign_in(alice.id, at=NOW, new_hash=None, family=record)
         finally:
             event.remove(engine, "commit", count)
-        assert commits == 1
+            monkeypatch.undo()
+        if engine.dialect.name == "postgresql":
+            # One statement in autocommit mode: no explicit commit. The transaction
+            # id that wrote each row says they were written by the same transaction.
+            with engine.connect() as conn:
+                writers = conn.execute(
+                    text(
+                        "SELECT (SELECT xmin::text FROM authkit_users WHERE id = :user),"
+                        " (SELECT xmin::text FROM authkit_refresh_tokens WHERE jti = :jti)"
+                    ),
+                    {"user": alice.id, "jti": record.jti},
+                ).one()
+            assert writers[0] == writers[1]
+        else:
+            assert commits == 1
         _, clash = token_record(alice.id, token_hash=record.token_hash)
         later = NOW + timedelta(hours=1)
         with pytest.raises(IntegrityError):
@@ -530,6 +565,33 @@ class TestSqlStores(StoreContract):
         assert kept.last_login_at == NOW
         assert kept.password_hash == alice.password_hash
         assert token_store.get_by_hash(record.token_hash) == record
+
+    def test_record_sign_in_leaves_sqlite_connections_at_full_durability(
+        self, engine: Engine, alice: User
+    ) -> None:
+        """Only the sign-in's own commit skips the WAL fsync: the pooled connection
+        is back at ``synchronous=FULL`` after it, and one whose sign-in failed is
+        closed rather than pooled with the relaxed level."""
+        if engine.dialect.name != "sqlite":
+            pytest.skip("synchronous is a SQLite setting")
+        sign_ins = SqlSignIns(engine)
+
+        def levels() -> set[int]:
+            pool: Any = engine.pool
+            connections = [engine.raw_connection() for _ in range(pool.checkedin())]
+            try:
+                return {c.cursor().execute("PRAGMA synchronous").fetchone()[0] for c in connections}
+            finally:
+                for c in connections:
+                    c.close()
+
+        _, record = token_record(alice.id)
+        sign_ins.record_sign_in(alice.id, at=NOW, new_hash=None, family=record)
+        assert levels() == {2}  # FULL
+        _, clash = token_record(alice.id, token_hash=record.token_hash)
+        with pytest.raises(IntegrityError):
+            sign_ins.record_sign_in(alice.id, at=NOW, new_hash=None, family=clash)
+        assert levels() <= {2}
 
     @pytest.fixture
     def dump(self, engine: Engine) -> Callable[[], list[str]]:

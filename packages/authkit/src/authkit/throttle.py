@@ -241,6 +241,7 @@ class LoginThrottle:
         self._in_process = scheme == "memory"
         self._limiter = MovingWindowRateLimiter(storage)
         self._rules = rules
+        self._last_address: tuple[str | None, str] = (None, "")
 
         def budget(tag: str, amount: int, window: int) -> _Budget:
             return _Budget(tag, RateLimitItemPerSecond(amount, window, namespace=key_prefix))
@@ -366,7 +367,14 @@ class LoginThrottle:
                 self._limiter.clear(self._device.item, *self._device.identifiers(user, device))
 
     def _address_key(self, address: str) -> str:
-        return client_address_key(address, self._rules.ipv6_prefix_length)
+        # A sign-in keys its address twice (admit, then clear or count the failure):
+        # the last answer is kept, one (address, key) pair, swapped whole (thread-safe).
+        last = self._last_address
+        if last[0] == address:
+            return last[1]
+        key = client_address_key(address, self._rules.ipv6_prefix_length)
+        self._last_address = (address, key)
+        return key
 
     def register_attempt(self, address: str) -> None:
         """Count one registration attempt from ``address``, or refuse it past the budget.

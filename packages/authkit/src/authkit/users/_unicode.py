@@ -76,6 +76,11 @@ def canonical(value: str) -> str:
     ``"ali\u200bce"`` are all ``alice``. Uniqueness and the throttle's counters use
     it, so every spelling of one account shares one row and one budget.
     """
+    if value.isascii():
+        # The same answer, without the per-character work (sign-in canonicalises the
+        # identifier several times): ASCII is NFKC-stable, its case fold is lower(),
+        # and no ASCII code point is ignorable.
+        return value.lower().strip()
     text = unicodedata.normalize("NFKC", value)
     text = unicodedata.normalize("NFKC", text.casefold())
     return "".join(c for c in text if not is_ignorable(c)).strip()

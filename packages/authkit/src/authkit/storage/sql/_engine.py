@@ -25,6 +25,14 @@ class 08 connection exception, class 53 insufficient resources (too many
 connections, out of memory or disk), 57P operator intervention (an
 administrator's shutdown, a crash restart, "the database system is starting up")."""
 
+SQLITE_SYNCHRONOUS = "FULL"
+"""The ``synchronous`` level of every SQLite connection: in WAL mode, an fsync of
+the WAL at each commit, so a committed write survives a power loss. Only the
+sign-in's transaction relaxes it, on WAL connections (see ``_sign_ins``)."""
+
+SQLITE_WAL = "authkit_sqlite_wal"
+"""Key of a pooled SQLite connection's ``info``: true when it runs in WAL mode."""
+
 DEFAULT_POSTGRES_CONNECT_TIMEOUT = 5
 """Seconds libpq waits to open a connection (``connect_timeout``), unless the URL
 sets one: without it, a database host that drops packets hangs the request."""
@@ -46,12 +54,16 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa_create_engine(url, **kwargs)
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
             # pysqlite's implicit transactions break SAVEPOINT/BEGIN IMMEDIATE; take control.
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             if ":memory:" not in url:
-                cursor.execute("PRAGMA journal_mode=WAL")
+                mode = cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+                # WAL can be refused (some network file systems): then no commit relaxes.
+                record.info[SQLITE_WAL] = bool(mode) and str(mode[0]).lower() == "wal"
+            # Said, not inherited from the build: a commit waits for its WAL fsync.
+            cursor.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
@@ -174,4 +186,10 @@ def read_only(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-__all__ = ["create_engine", "private_sqlite_file", "read_only"]
+__all__ = [
+    "SQLITE_SYNCHRONOUS",
+    "SQLITE_WAL",
+    "create_engine",
+    "private_sqlite_file",
+    "read_only",
+]
