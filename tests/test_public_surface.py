@@ -81,6 +81,7 @@ def test_the_top_level_names_one_thing_per_capability() -> None:
         "mfa",
         "passwords",
         "roles",
+        "sessions",
         "storage",
         "throttle",
         "tokens",

@@ -53,11 +53,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from authkit import AuditConfig, AuthkitConfig, MfaConfig, SessionCacheConfig
+from authkit import AuditConfig, AuthkitConfig, MfaConfig
 from authkit.account import AccountConfig
 from authkit.audit import RotationPolicy
 from authkit.errors import ConfigurationError
 from authkit.passwords import Argon2Parameters, PasswordPolicyPreset
+from authkit.sessions import SessionCacheConfig
 from authkit.throttle import ThrottleRules
 from authkit.tokens import AccessTokenConfig, RefreshLifetimes
 from flight_app.resilience.policy import ResiliencePolicy

@@ -83,11 +83,11 @@ def record_request(method: str, route: str | None, status: int) -> None:
     are bounded: unmatched paths share one label value, and a method outside
     ``HTTP_METHODS`` counts as ``OTHER``, so probes cannot blow up cardinality.
     """
+    if method not in HTTP_METHODS:
+        method = "OTHER"
     key = (method, route, status)
     series = _request_series.get(key)
     if series is None:
-        if method not in HTTP_METHODS:
-            method = "OTHER"
         series = REQUESTS.labels(method=method, route=route or "<unmatched>", status=str(status))
         if len(_request_series) < _MAX_SERIES:
             _request_series[key] = series

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, request
 
 from authkit import Authkit, Principal
 from authkit_flask._request_context import resolve_ids
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from authkit_flask._live import LiveUpdates
 
 EXTENSION_KEY = "authkit"
-_REQUEST_KEY = "authkit"
+_STATE_KEY = "authkit.request_state"
 
 ReadinessCheck = Callable[[], None]
 
@@ -46,7 +46,7 @@ class AuthKitState:
 
 @dataclass(kw_only=True)
 class RequestState:
-    """Everything the extension tracks about the request being served, in ``g.authkit``.
+    """Everything the extension tracks about the request being served (``request_state()``).
 
     One typed object instead of loose ``g`` attributes, so a typo is a type error
     and the whole per-request state is visible in one place.
@@ -82,14 +82,20 @@ REQUEST_IDS_KEY = "authkit.request_ids"
 
 
 def request_state() -> RequestState:
-    """The current request's state, made on first use from the ids the middleware resolved."""
-    state = g.get(_REQUEST_KEY)
+    """The current request's state, made on first use from the ids the middleware resolved.
+
+    Kept in the request's WSGI environ, which belongs to this one request (``g``
+    belongs to the app context, which requests dispatched inside one shared
+    context would share).
+    """
+    environ = request.environ
+    state = environ.get(_STATE_KEY)
     if not isinstance(state, RequestState):
-        ids = request.environ.get(REQUEST_IDS_KEY)
+        ids = environ.get(REQUEST_IDS_KEY)
         if ids is None:  # a request context made without the app's WSGI stack (tests)
             ids = (resolve_ids(None, None)[0], 0.0)
         state = RequestState(request_id=ids[0], started=ids[1])
-        setattr(g, _REQUEST_KEY, state)
+        environ[_STATE_KEY] = state
     return state
 
 

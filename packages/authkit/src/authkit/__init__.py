@@ -27,6 +27,7 @@ from authkit import (
     mfa,
     passwords,
     roles,
+    sessions,
     storage,
     throttle,
     tokens,
@@ -34,13 +35,6 @@ from authkit import (
 from authkit._auth import AuthService, Principal, TokenPair
 from authkit._build import Authkit, build
 from authkit._config import AuditConfig, AuthkitConfig, MfaConfig
-from authkit._session_cache import (
-    FileEpoch,
-    MemoryEpoch,
-    SessionCache,
-    SessionCacheConfig,
-    SessionEpoch,
-)
 from authkit.account._service import AccountService
 from authkit.audit._logger import AuditLogger
 from authkit.clock import Clock, SystemClock
@@ -70,17 +64,12 @@ __all__ = [
     "AuthkitConfig",
     "AuthkitError",
     "Clock",
-    "FileEpoch",
     "KeyManager",
     "LoginThrottle",
-    "MemoryEpoch",
     "MfaConfig",
     "MfaService",
     "PasswordPolicy",
     "Principal",
-    "SessionCache",
-    "SessionCacheConfig",
-    "SessionEpoch",
     "Stores",
     "SystemClock",
     "TokenPair",
@@ -97,6 +86,7 @@ __all__ = [
     "open_stores",
     "passwords",
     "roles",
+    "sessions",
     "storage",
     "throttle",
     "tokens",

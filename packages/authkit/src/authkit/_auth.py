@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import NoReturn, Protocol
 
-from authkit._session_cache import SessionCache
 from authkit.audit._sink import AuditSink
 from authkit.clock import Clock, SystemClock
 from authkit.errors import (
@@ -32,6 +31,7 @@ from authkit.errors import (
 from authkit.mfa._service import MfaService
 from authkit.passwords._hashing import PasswordHasher
 from authkit.roles import DEFAULT_ROLES
+from authkit.sessions._cache import SessionCache
 from authkit.tokens._access import AccessClaims, AccessTokens
 from authkit.tokens._device import DeviceTokens
 from authkit.tokens._refresh import IssuedRefreshToken, RefreshTokens

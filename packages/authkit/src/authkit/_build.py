@@ -17,7 +17,6 @@ from types import TracebackType
 
 from authkit._auth import AuthService
 from authkit._config import AuthkitConfig
-from authkit._session_cache import FileEpoch, SessionCache, SessionEpoch
 from authkit.account._service import AccountService
 from authkit.account._tokens import ActionTokens
 from authkit.audit._logger import AuditLogger
@@ -42,6 +41,7 @@ from authkit.mfa._secret_box import SecretBox
 from authkit.mfa._service import MfaService
 from authkit.mfa._totp import Totp, TotpConfig
 from authkit.passwords._hashing import PasswordHasher
+from authkit.sessions._cache import FileEpoch, SessionCache, SessionEpoch
 from authkit.storage._url import MEMORY_URL, Stores, open_stores
 from authkit.storage.memory._actions import MemoryActionTokenStore
 from authkit.throttle import LoginThrottle

@@ -14,12 +14,12 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 
-from authkit._session_cache import SessionCacheConfig
 from authkit.account._config import AccountConfig
 from authkit.audit._rotation import RotationPolicy
 from authkit.errors import ConfigurationError
 from authkit.passwords._hashing import Argon2Parameters
 from authkit.passwords._policy import PASSWORD_POLICY_PRESETS, PasswordPolicy, PasswordPolicyPreset
+from authkit.sessions._cache import SessionCacheConfig
 from authkit.throttle import ThrottleRules
 from authkit.tokens._access import AccessTokenConfig
 from authkit.tokens._refresh import RefreshLifetimes

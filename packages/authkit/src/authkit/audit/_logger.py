@@ -175,8 +175,12 @@ class AuditLogger:
                 )
             record[name] = self._clean(name, value)
         line = json.dumps(record, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
-        self._writer.write(line.encode("ascii") + b"\n")
-        self._notify(record)
+        try:
+            self._writer.write(line.encode("ascii") + b"\n")
+        finally:
+            # Also when the write failed (disk full): the change the event reports has
+            # happened, and a listener such as a session cache must hear of it.
+            self._notify(record)
         return record
 
     def _timestamp(self) -> str:

@@ -10,11 +10,11 @@ and drops it the moment anything may have changed it:
   audit event (logout, logout-all, token reuse, password change or reset, a
   deactivation, a role or MFA change, a deletion). The cache listens to its
   process's audit logger and, on such an event, *bumps an epoch*. With a
-  ``FileEpoch`` the epoch is 8 bytes of a file in the instance folder, mapped
-  into every worker of the host (``mmap``, ``MAP_SHARED``): one worker's bump is
+  ``FileEpoch`` the epoch is 8 bytes of a file in the instance folder that
+  every worker of the host reads on every bearer check: one worker's bump is
   seen by every other worker's next request, so a logout answered by one worker
   ends the token on all of them before the client can send another request.
-  Reading it costs a 8-byte copy, not a query.
+  Reading it costs one ``pread`` of 8 bytes, not a query.
 * **Across hosts, as fast as the event bus.** ``follow`` subscribes the cache to
   an ``authkit.live`` event source (Redis pub/sub when hosts share one), so an
   event made on another host bumps this host's epoch too.
@@ -31,8 +31,8 @@ current, so a read that raced a change can never be served after it.
 
 from __future__ import annotations
 
-import mmap
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -48,15 +48,36 @@ MAX_TTL_SECONDS: Final = 1.0
 """The longest an entry may live: the contract ends a revoked session within a second."""
 
 HARMLESS_EVENTS: Final = frozenset(
-    {"login", "login.throttled", "register", "register.throttled", "mfa.verify"}
+    {
+        "login",
+        "login.throttled",
+        "register",
+        "register.throttled",
+        "mfa.verify",
+        "password.forgot",
+        "password.reset_link",
+        "email.verify_request",
+        "email.change_request",
+    }
 )
 """Audit events that never end or alter an existing session, whatever their outcome.
 
-Sign-ins and registrations are the most frequent events; letting them bump the
-epoch would empty every worker's cache on each. A successful refresh
-(``token.refresh`` with outcome ``success``) is harmless too; its failures are
-not (reuse revokes the family). Every other event bumps: an event added later is
-safe by default.
+Sign-ins, registrations and the requests for emailed links are the frequent
+events, and anyone can cause them: letting them bump the epoch would let an
+anonymous client empty every worker's cache at will. Every event not listed
+here or in ``HARMLESS_OUTCOMES`` bumps, so an event added later is safe by default.
+"""
+
+HARMLESS_OUTCOMES: Final[dict[str, frozenset[str]]] = {
+    "token.refresh": frozenset({"success", "failure"}),
+    "password.reset": frozenset({"failure"}),
+    "email.verify": frozenset({"failure"}),
+    "email.change": frozenset({"failure"}),
+}
+"""Outcomes of other events that change nothing: a rotation, or a refused link or token.
+
+Not ``token.refresh`` ``denied`` (a password-only session revoked once the
+account gained MFA), nor ``token.reuse_detected`` (the family is revoked).
 """
 
 _EPOCH_BYTES: Final = 8
@@ -87,36 +108,76 @@ class MemoryEpoch:
 
 
 class FileEpoch:
-    """An epoch shared by every process of a host: 8 bytes of ``path``, memory-mapped.
+    """An epoch shared by every process of a host: the first 8 bytes of ``path``.
 
     Each bump writes fresh random bytes, so concurrent bumps from several
     processes need no lock: any write makes the value differ from what a reader
-    saw, which is all a reader asks. The file is created (mode 0600) if missing.
+    saw, which is all a reader asks. A read is one ``pread`` on a descriptor kept
+    open (no ``mmap``: a file truncated under it cannot crash the process). The
+    file is created with mode 0600; a symbolic link or anything but a regular
+    file of this user is refused. At most every ``check_interval`` seconds the
+    path is compared with the open file: if it was deleted or replaced, it is
+    opened (or created) anew, and that change counts as a bump, so processes
+    never go on reading different files.
     """
 
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path | str, *, check_interval: float = 1.0) -> None:
+        self.path = Path(path).absolute()
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        try:
-            if os.fstat(fd).st_size < _EPOCH_BYTES:
-                os.ftruncate(fd, _EPOCH_BYTES)
-            self._map = mmap.mmap(fd, _EPOCH_BYTES, mmap.MAP_SHARED)
-        finally:
-            os.close(fd)  # the mapping keeps the file; no descriptor to leak across forks
+        self._check_interval = check_interval
+        self._lock = threading.Lock()
+        self._fd = self._open()
+        self._checked = time.monotonic()
 
     def __repr__(self) -> str:
         return f"FileEpoch({str(self.path)!r})"
 
     def read(self) -> bytes:
-        return self._map[:_EPOCH_BYTES]
+        if time.monotonic() - self._checked >= self._check_interval:
+            self._follow_path()
+        return os.pread(self._fd, _EPOCH_BYTES, 0)
 
     def bump(self) -> None:
-        self._map[:_EPOCH_BYTES] = os.urandom(_EPOCH_BYTES)
+        os.pwrite(self._fd, os.urandom(_EPOCH_BYTES), 0)
 
     def close(self) -> None:
-        """Unmap the file; later reads and bumps fail."""
-        self._map.close()
+        """Close the file; later reads and bumps fail."""
+        os.close(self._fd)
+
+    def _open(self) -> int:
+        flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
+        fd = os.open(self.path, flags, 0o600)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_uid != os.geteuid():
+                raise ConfigurationError(
+                    f"{self.path} must be a regular file owned by this user.",
+                    field="session_epoch",
+                )
+            if info.st_mode & 0o077:
+                os.fchmod(fd, 0o600)
+            if info.st_size < _EPOCH_BYTES:
+                os.pwrite(fd, os.urandom(_EPOCH_BYTES), 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _follow_path(self) -> None:
+        with self._lock:
+            if time.monotonic() - self._checked < self._check_interval:
+                return
+            self._checked = time.monotonic()
+            try:
+                on_disk = os.stat(self.path, follow_symlinks=False)
+                current = os.fstat(self._fd)
+                same = (on_disk.st_dev, on_disk.st_ino) == (current.st_dev, current.st_ino)
+            except FileNotFoundError:
+                same = False
+            if same:
+                return
+            old, self._fd = self._fd, self._open()
+            os.close(old)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -231,7 +292,8 @@ class SessionCache:
         name = event.get("event")
         if name in HARMLESS_EVENTS:
             return
-        if name == "token.refresh" and event.get("outcome") == "success":
+        harmless = HARMLESS_OUTCOMES.get(name) if isinstance(name, str) else None
+        if harmless is not None and event.get("outcome") in harmless:
             return
         self.invalidate()
 
@@ -249,7 +311,8 @@ class SessionCache:
     def _evict(self, entries: dict[_Key, _Entry]) -> None:
         """Make room: expired entries first, else the oldest tenth (insertion order)."""
         now = self._monotonic()
-        stale = [key for key, (expires, _e, _u) in entries.items() if expires <= now]
+        # A snapshot (one C-level copy): ``get`` removes entries without the lock.
+        stale = [key for key, (expires, _e, _u) in list(entries.items()) if expires <= now]
         if not stale:
             stale = list(entries)[: max(1, self._max // 10)]
         for key in stale:
@@ -258,6 +321,7 @@ class SessionCache:
 
 __all__ = [
     "HARMLESS_EVENTS",
+    "HARMLESS_OUTCOMES",
     "MAX_TTL_SECONDS",
     "FileEpoch",
     "MemoryEpoch",
