@@ -24,7 +24,9 @@ import weakref
 from typing import Final, Protocol
 
 DEFAULT_BUFFER_BYTES: Final = 64 * 1024
+"""Flush once this many bytes are buffered (nginx's ``buffer=64k``)."""
 DEFAULT_FLUSH_INTERVAL: Final = 1.0
+"""Flush at the latest this many seconds after a line was buffered (nginx's ``flush=1s``)."""
 
 _log = logging.getLogger("authkit.audit")
 
