@@ -26,9 +26,9 @@ from sqlalchemy import Connection, Engine, func, literal, select, text
 
 from authkit.errors import InvalidToken, TokenReused
 from authkit.storage import MemoryRefreshTokenStore, SqlRefreshTokenStore, SqlUserStore
-from authkit.storage.sql import refresh_tokens
+from authkit.storage.sql import _tokens, refresh_tokens
 from authkit.storage.sql._tokens import _CONSUME, _FAMILY_LOCK_CLASS, _INSERT, token_row
-from authkit.tokens import IssuedRefreshToken, RefreshTokens, RefreshTokenStore
+from authkit.tokens import IssuedRefreshToken, RefreshTokens
 from authkit.tokens._records import RefreshTokenRecord
 from authkit.tokens._refresh import hash_token
 from authkit.users import NewUser
@@ -204,59 +204,81 @@ AFTER_REVOCATION = 30
 calls it a leak (a live successor rotates forever; a revoked one fails at once)."""
 
 
+@pytest.mark.parametrize("batch", [64, 2], ids=["one_batch", "batches_of_two"])
 @pytest.mark.parametrize("revokers", [1, 2], ids=["one_revoker", "two_revokers"])
-def test_rotations_racing_revoke_user_leave_nothing_live(engine: Engine, revokers: int) -> None:
+def test_rotations_racing_revoke_user_leave_nothing_live(
+    engine: Engine, revokers: int, batch: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Threads rotate the user's families while ``revoke_user`` runs (once or twice at once).
 
     Afterwards every token of the user is revoked and refreshing with the newest
     token of each chain fails; no thread sees a database error (a deadlock
-    between the revocation's family locks and a rotation's would be one).
+    between the revocation's family locks and a rotation's would be one). With
+    batches of two families, the revocation's later transactions run too.
     """
-    store: RefreshTokenStore = SqlRefreshTokenStore(engine)
-    tokens = RefreshTokens(store)
+    monkeypatch.setattr(_tokens, "_REVOKE_BATCH", batch)
+    tokens = RefreshTokens(SqlRefreshTokenStore(engine))
     for _ in range(ROUNDS):
-        user_id = make_user(engine)
-        latest = [tokens.start_family(user_id, ("user",)).token for _ in range(ROTATORS)]
-        revoked = threading.Event()
-        errors: list[BaseException] = []
-        leaked: list[int] = []
+        race_one_round(engine, tokens, revokers)
 
-        def rotate(index: int) -> None:
-            after = 0
-            try:
-                while True:
-                    issued: IssuedRefreshToken = tokens.rotate(latest[index], roles_of)
-                    latest[index] = issued.token
-                    if revoked.is_set():
-                        after += 1
-                        if after >= AFTER_REVOCATION:
-                            leaked.append(index)
-                            return
-            except (InvalidToken, TokenReused):
-                return
-            except BaseException as exc:  # asserted below, with its type
-                errors.append(exc)
 
-        def revoke() -> None:
-            try:
-                tokens.revoke_user(user_id)
-            except BaseException as exc:  # asserted below, with its type
-                errors.append(exc)
+def race_one_round(engine: Engine, tokens: RefreshTokens, revokers: int) -> None:
+    user_id = make_user(engine)
+    latest = [tokens.start_family(user_id, ("user",)).token for _ in range(ROTATORS)]
+    revoked = threading.Event()
+    errors: list[BaseException] = []
+    leaked: list[int] = []
 
-        threads = [threading.Thread(target=rotate, args=(i,)) for i in range(ROTATORS)]
-        for thread in threads:
-            thread.start()
-        time.sleep(0.05)
-        revokers_threads = [threading.Thread(target=revoke) for _ in range(revokers)]
-        for thread in revokers_threads:
-            thread.start()
-        for thread in revokers_threads:
-            thread.join(timeout=60)
-        revoked.set()
-        for thread in threads:
-            thread.join(timeout=60)
-        assert all(not thread.is_alive() for thread in threads + revokers_threads)
-        assert errors == [], errors
-        assert leaked == [], f"chains {leaked} kept rotating after revoke_user returned"
-        assert live_tokens(engine, user_id) == 0
-        assert_all_refused(tokens, latest)
+    def rotate(index: int) -> None:
+        after = 0
+        try:
+            while True:
+                issued: IssuedRefreshToken = tokens.rotate(latest[index], roles_of)
+                latest[index] = issued.token
+                if revoked.is_set():
+                    after += 1
+                    if after >= AFTER_REVOCATION:
+                        leaked.append(index)
+                        return
+        except (InvalidToken, TokenReused):
+            return
+        except BaseException as exc:  # asserted below, with its type
+            errors.append(exc)
+
+    def revoke() -> None:
+        try:
+            tokens.revoke_user(user_id)
+        except BaseException as exc:  # asserted below, with its type
+            errors.append(exc)
+
+    rotators = [threading.Thread(target=rotate, args=(i,)) for i in range(ROTATORS)]
+    for thread in rotators:
+        thread.start()
+    time.sleep(0.05)
+    revoking = [threading.Thread(target=revoke) for _ in range(revokers)]
+    for thread in revoking:
+        thread.start()
+    for thread in revoking:
+        thread.join(timeout=60)
+    revoked.set()
+    for thread in rotators:
+        thread.join(timeout=60)
+    assert all(not thread.is_alive() for thread in rotators + revoking)
+    assert errors == [], errors
+    assert leaked == [], f"chains {leaked} kept rotating after revoke_user returned"
+    assert live_tokens(engine, user_id) == 0
+    assert_all_refused(tokens, latest)
+
+
+def test_many_families_are_revoked_in_batches(engine: Engine) -> None:
+    """More families than one transaction locks: every batch is revoked, each token counted once."""
+    tokens = RefreshTokens(SqlRefreshTokenStore(engine))
+    user_id = make_user(engine)
+    families = 2 * _tokens._REVOKE_BATCH + 5
+    issued = [tokens.start_family(user_id, ("user",)) for _ in range(families)]
+    spared = issued[0].record.family_id
+    assert tokens.revoke_user(user_id, except_family=spared) == families - 1
+    assert live_tokens(engine, user_id) == 1
+    assert tokens.revoke_users([user_id, str(uuid.uuid4())]) == 1
+    assert live_tokens(engine, user_id) == 0
+    assert tokens.revoke_users([]) == 0
