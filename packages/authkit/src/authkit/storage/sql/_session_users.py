@@ -4,7 +4,8 @@ Every bearer request needs the user's current record (active? roles?) and whethe
 its session (refresh family, claim ``sid``) is still live. Three SQLAlchemy Core
 statements built per call cost about 60 % of a request (statement construction,
 cache-key generation, three executions). Here one statement, compiled once
-(``CompiledSelect``), answers all three. The answer is always the database's
+(``compiled_read``: autocommit on PostgreSQL, ``CompiledSelect`` elsewhere),
+answers all three. The answer is always the database's
 current one — a deactivation or revocation committed by any worker or host is
 seen by the next request — at the cost of one primary-key lookup.
 
@@ -19,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, and_, bindparam, exists, or_, select
 
-from authkit.storage.sql._compiled import CompiledSelect
+from authkit.storage.sql._autocommit import compiled_read
 from authkit.storage.sql._rows import user_from_row
 from authkit.storage.sql._tables import refresh_tokens, user_roles, users
 from authkit.users._model import User
@@ -84,7 +85,9 @@ class SqlSessionUsers:
     """``load(user_id, family_id, now)`` in one statement compiled once per engine."""
 
     def __init__(self, engine: Engine) -> None:
-        self._select = CompiledSelect(engine, SESSION_USER)
+        # In autocommit on PostgreSQL (psycopg): the bearer check is one round
+        # trip after the pool's ping, no BEGIN and COMMIT around its SELECT.
+        self._select = compiled_read(engine, SESSION_USER)
 
     def load(
         self, user_id: str, family_id: str | None, *, now: datetime

@@ -25,6 +25,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    tuple_,
     update,
 )
 
@@ -164,21 +165,14 @@ class SqlRefreshTokenStore:
         condition = and_(t.user_id == user_id, t.revoked_at.is_(None))
         if except_family is not None:
             condition = and_(condition, t.family_id != except_family)
-        with self._engine.begin() as conn:
-            result = conn.execute(update(refresh_tokens).where(condition).values(revoked_at=now))
-            return int(result.rowcount)
+        return _revoke_families_where(self._engine, condition, now)
 
     def revoke_users(self, user_ids: Collection[str], *, now: datetime) -> int:
         t = refresh_tokens.c
         if not user_ids:
             return 0
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                update(refresh_tokens)
-                .where(and_(t.user_id.in_(list(user_ids)), t.revoked_at.is_(None)))
-                .values(revoked_at=now)
-            )
-            return int(result.rowcount)
+        condition = and_(t.user_id.in_(list(user_ids)), t.revoked_at.is_(None))
+        return _revoke_families_where(self._engine, condition, now)
 
     def delete_user(self, user_id: str) -> int:
         with self._engine.begin() as conn:
@@ -349,6 +343,85 @@ def _revoke_family(conn: Connection, family_id: str, now: datetime) -> int:
         .values(revoked_at=now)
     )
     return int(result.rowcount)
+
+
+_REVOKE_BATCH = 64
+"""Families whose locks one bulk-revocation transaction holds at most.
+
+Advisory locks live in PostgreSQL's shared lock table, sized by
+``max_locks_per_transaction`` (64 by default) times the connections: a user
+with thousands of sign-ins must not exhaust it ("out of shared memory"), which
+would make logging out everywhere fail."""
+
+
+def _revoke_families_where(engine: Engine, condition: Any, now: datetime) -> int:
+    """Revoke the unrevoked tokens matching ``condition``, each family under its lock.
+
+    A bulk revocation (``revoke_user``, ``revoke_users``) must also revoke the
+    successor of a rotation in flight: that rotation holds its family's lock
+    and has inserted the successor, uncommitted, which an ``UPDATE`` whose
+    snapshot predates the commit never sees (it waits for the consumed row,
+    revokes it, and leaves the successor live). So on PostgreSQL the
+    transaction first takes the lock of every family with a matching token
+    (``_LOCK_FAMILIES``), then revokes in a statement whose snapshot follows
+    every rotation of those families. A rotation that starts later finds its
+    token revoked (its conditional ``UPDATE`` re-checks the newest row version).
+
+    Deadlock-free: the locks are taken in one order, (lock key, family), by one
+    statement, before any row lock; every other transaction that locks a family
+    holds at most that one family lock (a rotation, ``revoke_family``) and locks
+    rows only of that family, so no cycle forms, also between two bulk
+    revocations (their ``UPDATE`` rows lie in families each alone holds). At
+    most ``_REVOKE_BATCH`` families per transaction; the next batch continues
+    after the last key, so the loop ends even while the user signs in again
+    (every family that existed when the revocation started has its turn).
+
+    SQLite: writers are serialised (``BEGIN IMMEDIATE``), so the one ``UPDATE``
+    runs wholly before or after any rotation, and sees its successor if after.
+    """
+    t = refresh_tokens.c
+    revoke = update(refresh_tokens).values(revoked_at=now)
+    if engine.dialect.name != "postgresql":
+        with engine.begin() as conn:
+            return int(conn.execute(revoke.where(condition)).rowcount)
+    total = 0
+    after: tuple[int, str] | None = None
+    while True:
+        with engine.begin() as conn:
+            locked = [
+                (row.key, row.family_id) for row in conn.execute(_lock_families(condition, after))
+            ]
+            if locked:
+                families = [family for _, family in locked]
+                result = conn.execute(revoke.where(and_(condition, t.family_id.in_(families))))
+                total += int(result.rowcount)
+        if len(locked) < _REVOKE_BATCH:
+            return total
+        after = locked[-1]
+
+
+def _lock_families(condition: Any, after: tuple[int, str] | None) -> Any:
+    """Take the family locks of up to ``_REVOKE_BATCH`` families matching ``condition``.
+
+    In (lock key, family) order, from after ``after``. The lock call is in the
+    outer query's select list, evaluated above the inner ``ORDER BY ... LIMIT``
+    (``EXPLAIN VERBOSE`` shows it in the projection over ``Limit``, ``Sort``),
+    so in that order, and only for the rows the limit keeps.
+    """
+    t = refresh_tokens.c
+    key = func.hashtext(t.family_id)
+    families = select(key.label("key"), t.family_id).where(condition)
+    if after is not None:
+        families = families.where(
+            tuple_(key, t.family_id) > tuple_(literal(after[0]), literal(after[1]))
+        )
+    ordered = (
+        families.group_by(t.family_id).order_by(key, t.family_id).limit(_REVOKE_BATCH).subquery()
+    )
+    lock = func.pg_advisory_xact_lock(literal(_FAMILY_LOCK_CLASS), ordered.c.key)
+    return select(ordered.c.key, ordered.c.family_id, lock.label("locked")).order_by(
+        ordered.c.key, ordered.c.family_id
+    )
 
 
 def _consumable(record: RefreshTokenRecord, now: datetime) -> bool:

@@ -10,7 +10,6 @@ from sqlalchemy.exc import IntegrityError
 
 from authkit.errors import Conflict
 from authkit.storage.sql._autocommit import compiled_read
-from authkit.storage.sql._compiled import CompiledSelect
 from authkit.storage.sql._engine import read_only
 from authkit.storage.sql._session_users import USER_BY_ID, USER_BY_LOGIN, user_from_rows
 from authkit.storage.sql._tables import (
@@ -34,9 +33,10 @@ class SqlUserStore(SqlUserAdmin):
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        # Sign-in's lookup, compiled once: user and roles in one statement.
-        self._by_login = CompiledSelect(engine, USER_BY_LOGIN)
-        # Refresh reads its user twice: the same, by id (autocommit on PostgreSQL).
+        # Sign-in's lookup, compiled once: user and roles in one statement, in
+        # autocommit on PostgreSQL (one round trip, no BEGIN and COMMIT).
+        self._by_login = compiled_read(engine, USER_BY_LOGIN)
+        # Refresh reads its user twice: the same, by id.
         self._by_id = compiled_read(engine, USER_BY_ID)
 
     def create(self, new: NewUser) -> User:
