@@ -61,6 +61,7 @@ from authkit_flask._state import (
     AuthKitState,
     ReadinessCheck,
     request_state,
+    state_of,
 )
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
@@ -278,7 +279,10 @@ class _RequestIds:
 
 def _finish_response(csp: str, sink: AccessLineSink | None) -> Any:
     def after(response: Response) -> Response:
-        state = request_state()
+        # The request object once: every ``request.x`` goes through a context lookup.
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        environ = req.environ
+        state = state_of(environ)
         headers = response.headers
         # One pass over the (few) headers the view set, then plain adds: werkzeug's
         # ``setdefault`` and ``in`` build and discard an exception per missing name.
@@ -304,14 +308,13 @@ def _finish_response(csp: str, sink: AccessLineSink | None) -> Any:
             # An answer to an authenticated request is that user's: no shared cache
             # (proxy or browser) may keep it (API.md: personal data is no-store).
             defaults.append(("Cache-Control", "no-store"))
-        environ = request.environ
         if environ.get("wsgi.url_scheme") in ("https", "wss"):
             # HTTPS directly, or per X-Forwarded-Proto from a trusted proxy (ProxyFix).
             defaults.append(("Strict-Transport-Security", HSTS))
         for name, value in defaults:
             if name.lower() not in present:
                 headers.add(name, value)
-        rule = request.url_rule
+        rule = req.url_rule
         route = rule.rule if rule is not None else None
         status = response.status_code
         method = environ.get("REQUEST_METHOD", "GET")
@@ -323,7 +326,7 @@ def _finish_response(csp: str, sink: AccessLineSink | None) -> Any:
                 sink.write(
                     trace_id=current_trace_id(),
                     method=method,
-                    path=request.path,
+                    path=req.path,
                     route=route,
                     status=status,
                     duration_ms=duration,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, request
 
@@ -88,7 +88,11 @@ def request_state() -> RequestState:
     belongs to the app context, which requests dispatched inside one shared
     context would share).
     """
-    environ = request.environ
+    return state_of(request.environ)
+
+
+def state_of(environ: dict[str, Any]) -> RequestState:
+    """``request_state()`` for a request's environ (the hooks hold it already)."""
     state = environ.get(_STATE_KEY)
     if not isinstance(state, RequestState):
         ids = environ.get(REQUEST_IDS_KEY)
@@ -107,4 +111,5 @@ __all__ = [
     "RequestState",
     "get_state",
     "request_state",
+    "state_of",
 ]
