@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyotp
 import pytest
@@ -346,6 +347,12 @@ class CacheModel(RuleBasedStateMachine):
         self.bumps += 1
 
     @rule()
+    def bump_elsewhere(self) -> None:
+        """Another worker's bump: the epoch moves, this process's entries stay in place."""
+        self.cache.epoch.bump()
+        self.bumps += 1
+
+    @rule()
     def harmless(self) -> None:
         self.cache.observe({"event": "login", "outcome": "success"})
 
@@ -371,7 +378,8 @@ def _bump_in_child(path: str) -> None:
 
 def test_a_bump_in_another_process_is_seen_by_this_one(tmp_path: Path) -> None:
     epoch = FileEpoch(tmp_path / "instance" / "session.epoch")
-    cache = SessionCache(SessionCacheConfig(ttl_seconds=1.0), epoch=epoch)
+    # A hand-driven clock: the children take longer than the ttl to start.
+    cache = SessionCache(SessionCacheConfig(ttl_seconds=1.0), epoch=epoch, monotonic=Monotonic())
     cache.put("u1", "s1", a_user(), cache.mark())
     assert cache.get("u1", "s1") is not None
     before = epoch.read()
@@ -382,6 +390,9 @@ def test_a_bump_in_another_process_is_seen_by_this_one(tmp_path: Path) -> None:
     child.join(30)
     assert child.exitcode == 0
     assert epoch.read() != before
+    assert cache.get("u1", "s1") is None
+    cache.put("u1", "s1", a_user(), cache.mark())
+    assert cache.get("u1", "s1") is not None
     before = epoch.read()
     # an unrelated process (another worker started on its own) opening the same file
     script = "import sys; from authkit import FileEpoch; FileEpoch(sys.argv[1]).bump()"
@@ -711,3 +722,32 @@ def test_build_with_a_path_shares_a_file_epoch(tmp_path: Path) -> None:
         first.audit.log("logout", outcome="success")
         assert second.auth.session_cache.mark() != before
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_read_that_raced_a_revocation_is_not_kept(tmp_path: Path) -> None:
+    """The database answers "live", then (before the answer is stored) a logout-all lands.
+
+    The request itself may succeed (its read came first), but the answer must not
+    be kept: the next check reads again and refuses.
+    """
+    stores = open_stores(f"sqlite:///{tmp_path / 'auth.db'}", create_tables=True)
+    with build(cached_config(1.0), audit=tmp_path / "auth.jsonl", stores=stores) as kit:
+        user, token, _refresh = signed_in(kit)
+        lookup = kit.auth.session_users
+        assert lookup is not None
+        real_load = lookup.load
+        raced = False
+
+        def load_then_revoke(*args: Any, **kwargs: Any) -> Any:
+            nonlocal raced
+            answer = real_load(*args, **kwargs)
+            if not raced:  # another worker's logout-all, between the read and the put
+                raced = True
+                kit.auth.logout_all(user=user, address=ADDR)
+            return answer
+
+        lookup.load = load_then_revoke  # type: ignore[method-assign]
+        kit.auth.authenticate_access_token(token)  # read before the revocation: 200
+        assert raced
+        with pytest.raises(InvalidToken):
+            kit.auth.authenticate_access_token(token)
