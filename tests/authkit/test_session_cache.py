@@ -365,7 +365,9 @@ class CacheModel(RuleBasedStateMachine):
         assert len(self.cache) <= 2
 
 
-CacheModel.TestCase.settings = settings(max_examples=300, stateful_step_count=40, deadline=None)
+CacheModel.TestCase.settings = settings(
+    max_examples=1000, stateful_step_count=50, deadline=None, derandomize=True
+)
 TestCacheModel = CacheModel.TestCase
 
 
