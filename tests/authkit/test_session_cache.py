@@ -28,20 +28,19 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from authkit import (
-    Authkit,
-    AuthkitConfig,
+from authkit import Authkit, AuthkitConfig, build, open_stores
+from authkit.errors import ConfigurationError, InvalidToken, TokenReused
+from authkit.passwords import Argon2Parameters
+from authkit.roles import ADMIN
+from authkit.sessions import (
+    HARMLESS_EVENTS,
+    HARMLESS_OUTCOMES,
     FileEpoch,
     MemoryEpoch,
     SessionCache,
     SessionCacheConfig,
-    build,
-    open_stores,
+    SessionMark,
 )
-from authkit._session_cache import HARMLESS_EVENTS
-from authkit.errors import ConfigurationError, InvalidToken, TokenReused
-from authkit.passwords import Argon2Parameters
-from authkit.roles import ADMIN
 from authkit.users import User
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -175,36 +174,74 @@ def test_harmless_events_keep_the_answers(event: str, outcome: str) -> None:
     assert cache.get("u1", "s1") is user
 
 
-def test_the_harmless_set_is_exactly_sign_ins_registrations_and_second_factors() -> None:
+def test_the_harmless_set_is_exactly_sign_ins_registrations_and_link_requests() -> None:
     # Growing this set is a security decision: each new member must be proven harmless.
     assert frozenset(
-        {"login", "login.throttled", "register", "register.throttled", "mfa.verify"}
+        {
+            "login",
+            "login.throttled",
+            "register",
+            "register.throttled",
+            "mfa.verify",
+            "password.forgot",
+            "password.reset_link",
+            "email.verify_request",
+            "email.change_request",
+        }
     ) == (HARMLESS_EVENTS)
 
 
+def test_the_harmless_outcomes_are_exactly_rotations_and_refused_links() -> None:
+    assert {name: set(outcomes) for name, outcomes in HARMLESS_OUTCOMES.items()} == {
+        "token.refresh": {"success", "failure"},
+        "password.reset": {"failure"},
+        "email.verify": {"failure"},
+        "email.change": {"failure"},
+    }
+
+
 @pytest.mark.parametrize(
-    "event",
+    ("event", "outcome"),
+    [(name, outcome) for name, outcomes in HARMLESS_OUTCOMES.items() for outcome in outcomes],
+)
+def test_harmless_outcomes_keep_the_answers(event: str, outcome: str) -> None:
+    cache, _clock = cache_of()
+    user = a_user()
+    cache.put("u1", "s1", user, cache.mark())
+    cache.observe({"event": event, "outcome": outcome})
+    assert cache.get("u1", "s1") is user
+
+
+_BUMPING_EVENTS = [
+    "logout",
+    "logout.all",
+    "token.reuse_detected",
+    "password.change",
+    "password.reset",
+    "admin.user.update",
+    "admin.user.bulk",
+    "admin.user.mfa_reset",
+    "admin.user.delete",
+    "account.delete",
+    "mfa.enable",
+    "mfa.disable",
+    "mfa.recovery_used",
+    "email.change",
+    "keys.rotate",
+    "an.event.added.later",
+    "",
+]
+
+
+@pytest.mark.parametrize(
+    ("event", "outcome"),
     [
-        "logout",
-        "logout.all",
-        "token.reuse_detected",
-        "password.change",
-        "password.reset",
-        "admin.user.update",
-        "admin.user.bulk",
-        "admin.user.mfa_reset",
-        "admin.user.delete",
-        "account.delete",
-        "mfa.enable",
-        "mfa.disable",
-        "mfa.recovery_used",
-        "email.change",
-        "keys.rotate",
-        "an.event.added.later",
-        "",
+        (event, outcome)
+        for event in _BUMPING_EVENTS
+        for outcome in ("success", "failure", "denied")
+        if outcome not in HARMLESS_OUTCOMES.get(event, ())
     ],
 )
-@pytest.mark.parametrize("outcome", ["success", "failure", "denied"])
 def test_every_other_event_drops_the_answers(event: str, outcome: str) -> None:
     cache, _clock = cache_of()
     cache.put("u1", "s1", a_user(), cache.mark())
@@ -219,13 +256,14 @@ def test_an_event_without_a_name_drops_the_answers() -> None:
     assert cache.get("u1", "s1") is None
 
 
-def test_a_successful_refresh_keeps_the_answers_a_failed_one_does_not() -> None:
+def test_a_rotation_or_a_refused_refresh_keeps_the_answers_a_denied_one_does_not() -> None:
     cache, _clock = cache_of()
     user = a_user()
-    cache.put("u1", "s1", user, cache.mark())
-    cache.observe({"event": "token.refresh", "outcome": "success"})
-    assert cache.get("u1", "s1") is user
-    for outcome in ("failure", "denied"):
+    for outcome in ("success", "failure"):
+        cache.put("u1", "s1", user, cache.mark())
+        cache.observe({"event": "token.refresh", "outcome": outcome})
+        assert cache.get("u1", "s1") is user
+    for outcome in ("denied",):
         cache.put("u1", "s1", user, cache.mark())
         cache.observe({"event": "token.refresh", "outcome": outcome})
         assert cache.get("u1", "s1") is None
@@ -312,7 +350,7 @@ class CacheModel(RuleBasedStateMachine):
             monotonic=self.clock,
         )
         self.bumps = 0
-        self.pending: list[tuple[bytes, int, float]] = []  # (mark, bumps then, time then)
+        self.pending: list[tuple[SessionMark, int, float]] = []  # (mark, bumps then, time then)
         self.serial = 0
         self.stored: dict[object, tuple[int, float]] = {}  # user object id -> (bumps, time)
 
@@ -343,7 +381,7 @@ class CacheModel(RuleBasedStateMachine):
 
     @rule(event=st.sampled_from(["logout", "admin.user.update", "token.refresh"]))
     def bump(self, event: str) -> None:
-        self.cache.observe({"event": event, "outcome": "failure"})
+        self.cache.observe({"event": event, "outcome": "denied"})
         self.bumps += 1
 
     @rule()
@@ -397,7 +435,7 @@ def test_a_bump_in_another_process_is_seen_by_this_one(tmp_path: Path) -> None:
     assert cache.get("u1", "s1") is not None
     before = epoch.read()
     # an unrelated process (another worker started on its own) opening the same file
-    script = "import sys; from authkit import FileEpoch; FileEpoch(sys.argv[1]).bump()"
+    script = "import sys; from authkit.sessions import FileEpoch; FileEpoch(sys.argv[1]).bump()"
     subprocess.run([sys.executable, "-c", script, str(epoch.path)], check=True, timeout=60)
     assert epoch.read() != before
     assert cache.get("u1", "s1") is None

@@ -15,8 +15,8 @@ from typing import Any
 
 from flask import Flask
 
-from authkit import FileEpoch
 from authkit.audit import flush_buffered_lines
+from authkit.sessions import FileEpoch
 from flight_app.app import get_components
 
 ReadLog = Callable[[str], list[dict[str, Any]]]

@@ -17,6 +17,7 @@ Without a sink (``AuthKit(access_log=None)``, the default) the line goes through
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from json.encoder import encode_basestring_ascii
 
 from authkit.audit import LineWriter
@@ -40,7 +41,6 @@ class AccessLineSink:
 
     def __init__(self, writer: LineWriter) -> None:
         self.writer = writer
-        self._second: tuple[int, str] = (-1, "")
 
     def __repr__(self) -> str:
         return f"AccessLineSink({self.writer!r})"
@@ -56,17 +56,11 @@ class AccessLineSink:
         duration_ms: float | None,
     ) -> None:
         """Write one access line, stamped now (RFC 3339 UTC, milliseconds, ``Z``)."""
-        now = time.time()
-        second = int(now)
-        cached = self._second
-        if cached[0] != second:  # one strftime per second, not per request
-            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-            self._second = cached
-        # The fixed parts are literal; only the values a client can influence (the
-        # method, the path) and the route go through the JSON encoder, so the line is
-        # exactly what JsonLineFormatter would write and cannot be forged by a path.
+        # The formatter's own steps (datetime rounds to the microsecond, isoformat
+        # truncates to the millisecond), so the stamp is the same to the last digit.
+        stamp = datetime.fromtimestamp(time.time(), UTC).isoformat(timespec="milliseconds")
         line = (
-            f'{{"ts":"{cached[1]}.{int((now - second) * 1000):03d}Z","level":"INFO",'
+            f'{{"ts":"{stamp[:-6]}Z","level":"INFO",'
             f'"logger":"{ACCESS_LOGGER}","message":"request","trace_id":{_text(trace_id)},'
             f'"method":{_text(method)},"path":{_text(path)},"route":{_text(route)},'
             f'"status":{int(status)},"duration_ms":{_number(duration_ms)}}}\n'

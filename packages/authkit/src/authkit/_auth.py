@@ -467,7 +467,7 @@ class AuthService:
         session ends the token on the next request, whichever worker or host made
         the change; with one, within its bounds (see ``SessionCache``).
         """
-        mark = cache.mark() if cache is not None else b""
+        mark = cache.mark() if cache is not None else None
         if self.session_users is not None:
             user, live = self.session_users.load(
                 claims.subject, claims.session_id, now=self.clock.now()
@@ -483,7 +483,7 @@ class AuthService:
             # Logged out, revoked by a password change or logout-all, or killed by
             # refresh-token reuse: the session's access tokens end with it.
             raise InvalidToken()
-        if cache is not None:
+        if cache is not None and mark is not None:
             cache.put(claims.subject, claims.session_id, user, mark)
         return user
 

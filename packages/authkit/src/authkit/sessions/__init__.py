@@ -16,6 +16,7 @@ from authkit.sessions._cache import (
     SessionCache,
     SessionCacheConfig,
     SessionEpoch,
+    SessionMark,
 )
 
 __all__ = [
@@ -27,4 +28,5 @@ __all__ = [
     "SessionCache",
     "SessionCacheConfig",
     "SessionEpoch",
+    "SessionMark",
 ]

@@ -216,6 +216,14 @@ class _Source(Protocol):
     def stop(self, timeout: float | None = None) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class SessionMark:
+    """What ``SessionCache.mark`` saw before a database read: the epoch and the time."""
+
+    epoch: bytes
+    at: float
+
+
 _Key = tuple[str, str | None]
 _Entry = tuple[float, bytes, User]
 
@@ -266,15 +274,19 @@ class SessionCache:
             return None
         return user
 
-    def mark(self) -> bytes:
-        """The epoch now: take it before reading the database, give it to ``put``."""
-        return self.epoch.read()
+    def mark(self) -> SessionMark:
+        """The epoch and the time now: take it before reading the database, give it to ``put``."""
+        return SessionMark(epoch=self.epoch.read(), at=self._monotonic())
 
-    def put(self, user_id: str, session_id: str | None, user: User, mark: bytes) -> None:
-        """Keep a good answer read after ``mark`` (dropped if the epoch moved since)."""
-        if not self._ttl or mark != self.epoch.read():
+    def put(self, user_id: str, session_id: str | None, user: User, mark: SessionMark) -> None:
+        """Keep a good answer read after ``mark`` (dropped if the epoch moved since).
+
+        Its life counts from the mark, not from now: the answer is the database's
+        as of the read, so a slow read does not stretch it past ``ttl_seconds``.
+        """
+        if not self._ttl or mark.epoch != self.epoch.read():
             return
-        entry = (self._monotonic() + self._ttl, mark, user)
+        entry = (mark.at + self._ttl, mark.epoch, user)
         with self._lock:
             entries = self._entries
             if len(entries) >= self._max and (user_id, session_id) not in entries:
@@ -328,4 +340,5 @@ __all__ = [
     "SessionCache",
     "SessionCacheConfig",
     "SessionEpoch",
+    "SessionMark",
 ]
