@@ -566,14 +566,14 @@ class TestSqlStores(StoreContract):
         assert kept.password_hash == alice.password_hash
         assert token_store.get_by_hash(record.token_hash) == record
 
+    @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a SQLite setting
     def test_record_sign_in_leaves_sqlite_connections_at_full_durability(
         self, engine: Engine, alice: User
     ) -> None:
         """Only the sign-in's own commit skips the WAL fsync: the pooled connection
         is back at ``synchronous=FULL`` after it, and one whose sign-in failed is
         closed rather than pooled with the relaxed level."""
-        if engine.dialect.name != "sqlite":
-            pytest.skip("synchronous is a SQLite setting")
+        assert engine.dialect.name == "sqlite"
         sign_ins = SqlSignIns(engine)
 
         def levels() -> set[int]:
