@@ -100,6 +100,7 @@ _USER_LINKS = {
     auth="admin",
     query=UserListParams,
     responses={200: UserPageOut},
+    errors=(400,),  # a cursor this listing did not issue, or sent with other filters
     operation_id="list_users",
 )
 @roles_required(ADMIN)
