@@ -99,7 +99,7 @@ FROM generate_series(0, :size - 1) AS n
 _PG_ROLES = "INSERT INTO authkit_user_roles (user_id, role) SELECT id, 'user' FROM authkit_users"
 
 
-def _insert_rows(conn: Connection, size: int, password_hash: str) -> None:
+def insert_users(conn: Connection, size: int, password_hash: str) -> None:
     """``size`` users and their ``user`` role, in SQLAlchemy core batches of ``CHUNK``."""
     for base in range(0, size, CHUNK):
         batch = []
@@ -131,7 +131,7 @@ def seed(engine: Engine, size: int, password_hash: str) -> str:
             conn.execute(text(_PG_USERS), {"hash": password_hash, "start": START, "size": size})
             conn.execute(text(_PG_ROLES))
         else:
-            _insert_rows(conn, size, password_hash)
+            insert_users(conn, size, password_hash)
         admin_id = str(uuid.uuid4())
         conn.execute(
             insert(users).values(
