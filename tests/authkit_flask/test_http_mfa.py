@@ -214,6 +214,28 @@ def test_an_admin_resets_a_lost_authenticator(
     assert events[0]["target_ids"] == [alice["user"]["id"]]
 
 
+def test_an_admin_cannot_reset_its_own_authenticator(
+    client: FlaskClient,
+    signed_in: SignedIn,
+    kit: Authkit,
+    codes: Codes,
+    read_log: Callable[[str], list[dict[str, Any]]],
+    expect_problem: ExpectProblem,
+) -> None:
+    """A stolen admin session must not strip the admin's own second factor: that
+    takes a code, through ``POST /auth/mfa/totp/disable``."""
+    root = signed_in("root")
+    kit.stores.users.set_roles(root["user"]["id"], ["admin", "user"])
+    enable_totp(client, root["access_token"], codes)
+    own = client.delete(
+        f"/auth/users/{root['user']['id']}/mfa", headers=bearer(root["access_token"])
+    )
+    assert expect_problem(own, 403, "forbidden")["reason"] == "own_account"
+    assert client.get("/auth/me", headers=bearer(root["access_token"])).get_json()["mfa_enabled"]
+    events = [e for e in read_log("auth.jsonl") if e["event"] == "admin.user.mfa_reset"]
+    assert [(e["outcome"], e["reason"]) for e in events] == [("denied", "own_account")]
+
+
 def test_setup_needs_a_bearer_token(client: FlaskClient, expect_problem: ExpectProblem) -> None:
     response = client.post(SETUP)
     expect_problem(response, 401, "invalid_token")

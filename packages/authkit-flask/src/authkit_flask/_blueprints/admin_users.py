@@ -172,7 +172,10 @@ def update_user(user_id: str) -> Response:
 @api_operation(
     "DELETE",
     summary="Reset another user's TOTP and end its sessions (admin)",
-    description="409 `conflict` when the account has no TOTP; 403 for the caller's own account.",
+    description=(
+        "409 `conflict` when the account has no TOTP; 403 `forbidden` "
+        "(`reason: own_account`) for the caller's own account."
+    ),
     tags=_TAGS,
     auth="admin",
     responses={200: UserOut},

@@ -202,20 +202,27 @@ class AdminService:
         every session of it is revoked, so whoever held a session made with the old
         factor signs in again; an account whose role requires MFA must enrol anew
         before its tokens open anything else. Audited as ``admin.user.mfa_reset``.
-        An account without MFA is ``Conflict``.
+        An account without MFA is ``Conflict``. An admin's own account is
+        ``Forbidden``: its second factor is switched off with a code
+        (``POST /auth/mfa/totp/disable``), so a stolen admin session cannot strip it.
         """
         require_admin(actor)
         if self.mfa is None:
             raise ConfigurationError("AdminService.reset_mfa needs an MFA store.")
         target = [user_id] if is_user_id(user_id) else []
         try:
+            if user_id == actor.id:
+                raise Forbidden(
+                    "Switch your own two-factor authentication off with a code instead.",
+                    reason="own_account",
+                )
             user = self.get_user(user_id)
             if not user.mfa_enabled:
                 raise Conflict("Two-factor authentication is not enabled.", reason="mfa_disabled")
-        except (Conflict, NotFound) as exc:
+        except (Conflict, Forbidden, NotFound) as exc:
             self.audit.log(
                 MFA_RESET_EVENT,
-                outcome="failure",
+                outcome="denied" if isinstance(exc, Forbidden) else "failure",
                 actor=actor.id,
                 client_address=address,
                 target_ids=target,
