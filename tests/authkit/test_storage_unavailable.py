@@ -13,10 +13,12 @@ import logging
 import socket
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 import authkit.storage.sql._engine as engine_module
 from authkit.errors import ServiceUnavailable
@@ -100,7 +102,7 @@ def test_a_killed_connection_is_service_unavailable_and_the_pool_recovers(
     postgres_url: str,
 ) -> None:
     """An administrator's termination (SQLSTATE 57P01, a disconnect) mid-session, as in
-    a restart; the next checkout gets a fresh connection (``pool_pre_ping``)."""
+    a restart; the next checkout gets a fresh connection."""
     engine = create_engine(postgres_url, pool_size=2)
     try:
         with engine.connect() as first, engine.connect() as second:
@@ -172,3 +174,137 @@ def test_other_errors_of_the_hot_path_keep_their_type(postgres_url: str) -> None
         assert not isinstance(raised.value, ServiceUnavailable)
     finally:
         stores.close()
+
+
+def _counting_pings(engine: Engine) -> list[bool]:
+    """Every ping the pool makes from now on, with its answer."""
+    pings: list[bool] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        try:
+            alive = ping(dbapi_connection)
+        except Exception:
+            pings.append(False)
+            raise
+        pings.append(alive)
+        return alive
+
+    engine.dialect.do_ping = counted  # type: ignore[method-assign]
+    return pings
+
+
+def _terminate_others(engine: Engine) -> None:
+    """What a restart does to the pool: every other backend of the database killed."""
+    with engine.connect() as admin:
+        admin.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        admin.commit()
+
+
+@pytest.mark.postgres
+def test_a_connection_used_a_moment_ago_is_not_pinged(postgres_url: str) -> None:
+    """The ping costs a round trip per checkout; one that was checked in within
+    ``PING_AFTER_IDLE_SECONDS`` goes straight back to work."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        pings = _counting_pings(engine)
+        for _ in range(20):
+            with engine.connect() as conn:
+                assert conn.execute(text("SELECT 1")).scalar_one() == 1
+        assert pings == [], "a fresh connection and nineteen hot checkouts need no ping"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_an_idle_dead_connection_is_pinged_and_replaced_without_an_error(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.2)
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        pings = _counting_pings(engine)
+        with engine.connect() as conn:
+            first_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        other = create_engine(postgres_url, poolclass=NullPool)
+        _terminate_others(other)
+        other.dispose()
+        time.sleep(0.3)
+        with engine.connect() as conn:  # no ServiceUnavailable: the ping found it dead
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != first_pid
+        assert pings == [False]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_after_one_disconnect_every_pooled_connection_is_pinged(postgres_url: str) -> None:
+    """A restart kills every pooled connection, hot ones included. The first use of
+    one fails (503, the price of not pinging hot connections); from then on every
+    other pooled connection is pinged before use and replaced, so no second
+    request fails."""
+    engine = create_engine(postgres_url, pool_size=3, max_overflow=0)
+    try:
+        with engine.connect() as a, engine.connect() as b, engine.connect() as c:
+            for conn in (a, b, c):
+                conn.execute(text("SELECT 1"))
+        pings = _counting_pings(engine)
+        other = create_engine(postgres_url, poolclass=NullPool)
+        _terminate_others(other)
+        other.dispose()
+        outcomes: list[object] = []
+        for _ in range(6):
+            try:
+                with engine.connect() as conn:
+                    outcomes.append(conn.execute(text("SELECT 1")).scalar_one())
+            except ServiceUnavailable:
+                outcomes.append("unavailable")
+        assert outcomes == ["unavailable", 1, 1, 1, 1, 1]
+        assert pings.count(False) <= 2, pings  # the other two dead ones, found by a ping
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_hot_path_disconnect_makes_the_pool_ping(postgres_url: str) -> None:
+    """The raw DBAPI reads (``_compiled``, ``_autocommit``) bypass the engine's error
+    hook; their disconnects must make the pool ping all the same."""
+    stores = open_stores(postgres_url, pool_size=3, max_overflow=0)
+    try:
+        assert stores.engine is not None
+        create_schema(stores.engine)
+        engine = stores.engine
+        with engine.connect() as a, engine.connect() as b, engine.connect() as c:
+            for conn in (a, b, c):
+                conn.execute(text("SELECT 1"))
+        other = create_engine(postgres_url, poolclass=NullPool)
+        _terminate_others(other)
+        other.dispose()
+        outcomes: list[object] = []
+        for _ in range(6):
+            try:
+                outcomes.append(stores.users.find_by_login("nobody"))
+            except ServiceUnavailable:
+                outcomes.append("unavailable")
+        assert outcomes.count("unavailable") <= 1, outcomes
+        assert outcomes[-5:] == [None] * 5
+    finally:
+        stores.close()
+
+
+@pytest.mark.postgres
+def test_pool_pre_ping_from_the_caller_pings_every_checkout(postgres_url: str) -> None:
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    try:
+        pings = _counting_pings(engine)
+        for _ in range(3):
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        assert len(pings) >= 2  # SQLAlchemy's own: every checkout of a pooled connection
+    finally:
+        engine.dispose()

@@ -40,6 +40,9 @@ def test_tail_streams_request_lines_across_rotation_and_stops_on_sigterm(tmp_pat
             # A small system log: it rotates several times while the requests run.
             "FLIGHT_APP_LOG_MAX_BYTES": "2000",
             "FLIGHT_APP_LOG_BACKUP_COUNT": "100",
+            # Each access line written at once: with the default 1 s buffer, a
+            # fast machine writes the lines in two flushes, so two rotations.
+            "FLIGHT_APP_ACCESS_LOG_FLUSH_INTERVAL": "0",
         }
     )
     out = (tmp_path / "out.log").open("wb")

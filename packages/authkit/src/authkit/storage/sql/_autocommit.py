@@ -66,7 +66,7 @@ class AutocommitStatement:
             value = params[name]
             bound[name] = process(value) if process is not None and value is not None else value
         try:
-            connection = self._engine.raw_connection()  # the pool's pre-ping included
+            connection = self._engine.raw_connection()  # pinged first if it sat idle
         except self._dbapi_error as exc:  # no connection at all: the server is down
             raise_if_unavailable(self._engine, exc, connected=False)
             raise
@@ -123,7 +123,7 @@ def autocommit_capable(engine: Engine) -> bool:
     """Whether ``AutocommitStatement`` serves ``engine``: PostgreSQL through psycopg 3.
 
     The driver authkit depends on and tests: named parameters, an ``autocommit``
-    attribute, and a pool pre-ping that leaves no transaction open. Any other
+    attribute, and a ping (``do_ping``) that leaves no transaction open. Any other
     driver runs through SQLAlchemy Core or ``CompiledSelect``, as before.
     """
     return engine.dialect.name == "postgresql" and engine.dialect.driver == "psycopg"

@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, event, make_url
+from sqlalchemy import Connection, Engine, event, exc, make_url
 from sqlalchemy import create_engine as sa_create_engine
-from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.engine import Dialect, ExceptionContext
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 from authkit.errors import ServiceUnavailable
 
@@ -33,6 +36,15 @@ sign-in's transaction relaxes it, on WAL connections (see ``_sign_ins``)."""
 SQLITE_WAL = "authkit_sqlite_wal"
 """Key of a pooled SQLite connection's ``info``: true when it runs in WAL mode."""
 
+PING_AFTER_IDLE_SECONDS = 1.0
+"""A pooled connection (not SQLite) is pinged on checkout when it sat idle longer
+than this, or when a disconnect was seen since it was checked in; see
+``_ping_when_idle``."""
+
+_CHECKED_IN = "authkit_checked_in"
+"""Key of a pooled connection's ``info``: (monotonic time, disconnect generation)
+of its last check-in."""
+
 DEFAULT_POSTGRES_CONNECT_TIMEOUT = 5
 """Seconds libpq waits to open a connection (``connect_timeout``), unless the URL
 sets one: without it, a database host that drops packets hangs the request."""
@@ -44,6 +56,12 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
     WAL lets readers proceed while one writer commits, and the busy timeout makes
     concurrent writers from several threads or gunicorn workers wait instead of
     failing with "database is locked".
+
+    A server database (PostgreSQL) gets a ``connect_timeout`` and a ping on
+    checkout for a pooled connection that sat idle over
+    ``PING_AFTER_IDLE_SECONDS`` or predates a disconnect (``pool_pre_ping=True``
+    pings every checkout instead); an unreachable server raises
+    ``ServiceUnavailable``.
     """
     # Bound parameters (hashes, identifiers) never go into exception messages, which
     # end up in logs that admins can read.
@@ -80,15 +98,89 @@ def create_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     # A pooled connection that died with the server (a restart, a failover) is
-    # found by the ping on checkout and replaced, instead of failing a request.
-    kwargs.setdefault("pool_pre_ping", True)
+    # found by a ping on checkout and replaced, instead of failing a request; the
+    # ping is skipped for a connection that was in use a moment ago (see below).
+    # ``pool_pre_ping=True`` from the caller pings every checkout, as SQLAlchemy does.
+    ping_every_checkout = kwargs.setdefault("pool_pre_ping", False)
     if url.startswith("postgresql") and "connect_timeout" not in make_url(url).query:
         kwargs.setdefault("connect_args", {}).setdefault(
             "connect_timeout", DEFAULT_POSTGRES_CONNECT_TIMEOUT
         )
     engine = sa_create_engine(url, **kwargs)
+    if not ping_every_checkout:
+        _ping_when_idle(engine, PING_AFTER_IDLE_SECONDS)
     _unavailable_as_typed_error(engine)
     return engine
+
+
+class _Disconnects:
+    """How many disconnects an engine has seen.
+
+    A connection checked in before the latest one may be dead too, however
+    recently it was used.
+    """
+
+    def __init__(self) -> None:
+        self.generation = 0
+
+
+# By dialect: one per ``create_engine``, shared by the engine's option copies
+# (``execution_options``) and kept across ``dispose``, which replaces the pool.
+_disconnects: weakref.WeakKeyDictionary[Dialect, _Disconnects] = weakref.WeakKeyDictionary()
+
+
+def note_disconnect(engine: Engine) -> None:
+    """Make the next checkout of every pooled connection of ``engine`` ping first.
+
+    Called where a disconnect is seen: the engine's ``handle_error`` hook and the
+    raw DBAPI paths (``raise_if_unavailable``), which that hook never sees.
+    """
+    disconnects = _disconnects.get(engine.dialect)
+    if disconnects is not None:
+        disconnects.generation += 1
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that may have gone stale.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: one round trip, a
+    fifth of a refresh rotation's CPU on PostgreSQL (``bench_refresh_pg.py``),
+    and most checkouts take a connection another request gave back a millisecond
+    before. This pings (the dialect's own ``do_ping``) only a connection that sat
+    idle longer than ``idle_seconds``, or that was checked in before a disconnect
+    was seen on this engine; a dead one raises ``DisconnectionError``, on which
+    the pool replaces it and checks out again (SQLAlchemy's documented custom
+    pessimistic handling). What it gives up: after a server restart, the first
+    statement on a connection used within the last second fails (503 from the
+    adapter); that failure bumps the generation, so every other pooled connection
+    is pinged before its next use.
+    """
+    disconnects = _disconnects.setdefault(engine.dialect, _Disconnects())
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _fresh(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # A connection just opened is as alive as a ping would find it.
+        if dbapi_connection is not None:
+            record.info[_CHECKED_IN] = (time.monotonic(), disconnects.generation)
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(
+        dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
+    ) -> None:
+        last = record.info.pop(_CHECKED_IN, None)
+        if (
+            last is not None
+            and last[1] == disconnects.generation
+            and time.monotonic() - last[0] <= idle_seconds
+        ):
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError("the pooled connection is gone") from error
+        if not alive:
+            raise exc.DisconnectionError("the pooled connection is gone")
 
 
 def _unavailable_as_typed_error(engine: Engine) -> None:
@@ -104,6 +196,8 @@ def _unavailable_as_typed_error(engine: Engine) -> None:
 
     @event.listens_for(engine, "handle_error")
     def _translate(context: ExceptionContext) -> None:
+        if context.is_disconnect:
+            note_disconnect(engine)
         if not context.is_pre_ping and _is_unavailable(context):
             # The driver's class only: its message may name the host and user.
             _log.warning(
@@ -138,9 +232,12 @@ def raise_if_unavailable(
     if not isinstance(error, dbapi_error):
         return
     sqlstate = getattr(error, "sqlstate", None)
+    disconnected = connected and engine.dialect.is_disconnect(error, connection, cursor)
+    if disconnected:
+        note_disconnect(engine)
     if (
         not connected
-        or engine.dialect.is_disconnect(error, connection, cursor)
+        or disconnected
         or (isinstance(sqlstate, str) and sqlstate.startswith(_UNAVAILABLE_SQLSTATES))
     ):
         _log.warning("database unavailable", extra={"error": type(error).__name__})
@@ -187,9 +284,11 @@ def read_only(engine: Engine) -> Iterator[Connection]:
 
 
 __all__ = [
+    "PING_AFTER_IDLE_SECONDS",
     "SQLITE_SYNCHRONOUS",
     "SQLITE_WAL",
     "create_engine",
+    "note_disconnect",
     "private_sqlite_file",
     "read_only",
 ]

@@ -110,8 +110,8 @@ class SqlRefreshTokenStore:
         The read takes no lock: it only decides whether to try, and supplies the
         columns a token never changes; the consuming statement decides. When
         the caller read the token just before (``SuccessorOfPresented``, as
-        ``RefreshTokens.rotate`` does), that read serves: one round trip and
-        one pool pre-ping, no ``BEGIN`` or ``COMMIT``. A reuse's revocation is a
+        ``RefreshTokens.rotate`` does), that read serves: one round trip (and a
+        ping when the pooled connection sat idle), no ``BEGIN`` or ``COMMIT``. A reuse's revocation is a
         transaction of its own under the family's lock, as ``revoke_family``.
         """
         assert self._postgres is not None
