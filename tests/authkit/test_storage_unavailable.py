@@ -308,3 +308,28 @@ def test_pool_pre_ping_from_the_caller_pings_every_checkout(postgres_url: str) -
         assert len(pings) >= 2  # SQLAlchemy's own: every checkout of a pooled connection
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_dead_connection_found_by_a_ping_makes_the_hot_ones_ping_too(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first sign of a restart may be an idle connection's failed ping: from
+    then on the hot ones are pinged as well, so no request fails at all."""
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_SECONDS", 0.2)
+    engine = create_engine(postgres_url, pool_size=2, max_overflow=0)
+    try:
+        idle, hot = engine.connect(), engine.connect()
+        for conn in (idle, hot):
+            conn.execute(text("SELECT 1"))
+        idle.close()  # first in the pool's queue, and idle by the restart
+        time.sleep(0.3)
+        hot.close()  # checked in a moment before the restart
+        other = create_engine(postgres_url, poolclass=NullPool)
+        _terminate_others(other)
+        other.dispose()
+        with engine.connect() as first, engine.connect() as second:
+            assert first.execute(text("SELECT 1")).scalar_one() == 1
+            assert second.execute(text("SELECT 1")).scalar_one() == 1
+    finally:
+        engine.dispose()

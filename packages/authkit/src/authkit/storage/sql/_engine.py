@@ -152,15 +152,21 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
     the pool replaces it and checks out again (SQLAlchemy's documented custom
     pessimistic handling). What it gives up: after a server restart, the first
     statement on a connection used within the last second fails (503 from the
-    adapter); that failure bumps the generation, so every other pooled connection
-    is pinged before its next use.
+    adapter), unless a failed ping found the restart first; either bumps the
+    generation, so every other pooled connection is pinged before its next use.
+    A connection just opened is never pinged.
     """
     disconnects = _disconnects.setdefault(engine.dialect, _Disconnects())
 
     @event.listens_for(engine, "connect")
+    def _opened(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        # Just opened: never pinged, whatever the generation says meanwhile. The
+        # pool re-checks a replacement once; a failed ping there would end the
+        # checkout with a bare InvalidRequestError (a 500), not a 503.
+        record.info[_CHECKED_IN] = (time.monotonic(), None)
+
     @event.listens_for(engine, "checkin")
-    def _fresh(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
-        # A connection just opened is as alive as a ping would find it.
+    def _checked_in(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         if dbapi_connection is not None:
             record.info[_CHECKED_IN] = (time.monotonic(), disconnects.generation)
 
@@ -169,18 +175,22 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
         dbapi_connection: Any, record: ConnectionPoolEntry, proxy: PoolProxiedConnection
     ) -> None:
         last = record.info.pop(_CHECKED_IN, None)
-        if (
-            last is not None
-            and last[1] == disconnects.generation
-            and time.monotonic() - last[0] <= idle_seconds
+        if last is not None and (
+            last[1] is None
+            or (last[1] == disconnects.generation and time.monotonic() - last[0] <= idle_seconds)
         ):
             return
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
         except engine.dialect.loaded_dbapi.Error as error:
-            raise exc.DisconnectionError("the pooled connection is gone") from error
+            alive = False
+            cause: Exception | None = error
+        else:
+            cause = None
         if not alive:
-            raise exc.DisconnectionError("the pooled connection is gone")
+            # The first sign of a restart: the hot connections are dead too.
+            note_disconnect(engine)
+            raise exc.DisconnectionError("the pooled connection is gone") from cause
 
 
 def _unavailable_as_typed_error(engine: Engine) -> None:
