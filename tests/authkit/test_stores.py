@@ -30,6 +30,7 @@ from authkit.storage import (
 )
 from authkit.storage.memory._sign_ins import MemorySignIns
 from authkit.storage.sql._sign_ins import SqlSignIns
+from authkit.storage.sql._tokens import token_row
 from authkit.tokens import (
     RefreshTokenRecord,
     RefreshTokens,
@@ -592,6 +593,45 @@ class TestSqlStores(StoreContract):
         with pytest.raises(IntegrityError):
             sign_ins.record_sign_in(alice.id, at=NOW, new_hash=None, family=clash)
         assert levels() <= {2}
+
+    @pytest.mark.parametrize("database_url", ["postgres"], indirect=True)  # a PostgreSQL GUC
+    def test_record_sign_in_commits_without_waiting_for_the_wal_flush_on_postgres(
+        self, engine: Engine, alice: User
+    ) -> None:
+        """The sign-in's statement turns ``synchronous_commit`` off for its own
+        transaction, and only for it: the pooled connection is back at the
+        server's setting afterwards."""
+        assert engine.dialect.name == "postgresql"
+        sign_ins = SqlSignIns(engine)
+        _, probe = token_record(alice.id)
+        (statement,) = sign_ins._stamp
+        params = {**token_row(probe), "stamp_user": alice.id, "stamp_at": NOW}
+        with engine.connect() as conn:
+            server_setting = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+            assert server_setting != "off", "the test needs a server that waits for flushes"
+            conn.exec_driver_sql(statement.sql, statement.arguments(params))
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == "off"
+            conn.rollback()  # the probe's own transaction: its rows go
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar_one() == server_setting
+
+        _, record = token_record(alice.id)
+        sign_ins.record_sign_in(alice.id, at=NOW, new_hash=None, family=record)
+        pool: Any = engine.pool
+        connections = [engine.raw_connection() for _ in range(pool.checkedin())]
+        try:
+            for connection in connections:
+                cursor = connection.cursor()
+                cursor.execute("SHOW synchronous_commit")
+                assert cursor.fetchall() == [(server_setting,)]
+                cursor.close()
+                connection.rollback()
+        finally:
+            for connection in connections:
+                connection.close()
+        stamped = SqlUserStore(engine).get(alice.id)
+        assert stamped is not None
+        assert stamped.last_login_at == NOW
+        assert SqlRefreshTokenStore(engine).get_by_hash(record.token_hash) == record
 
     @pytest.fixture
     def dump(self, engine: Engine) -> Callable[[], list[str]]:

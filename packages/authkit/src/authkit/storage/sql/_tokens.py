@@ -111,8 +111,9 @@ class SqlRefreshTokenStore:
         columns a token never changes; the consuming statement decides. When
         the caller read the token just before (``SuccessorOfPresented``, as
         ``RefreshTokens.rotate`` does), that read serves: one round trip (and a
-        ping when the pooled connection sat idle), no ``BEGIN`` or ``COMMIT``. A reuse's revocation is a
-        transaction of its own under the family's lock, as ``revoke_family``.
+        ping when the pooled connection sat idle), no ``BEGIN`` or ``COMMIT``. A
+        reuse's revocation is a transaction of its own under the family's lock,
+        as ``revoke_family``.
         """
         assert self._postgres is not None
         known = successor.presented if isinstance(successor, SuccessorOfPresented) else None
