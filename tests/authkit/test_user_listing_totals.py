@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 
 from authkit.storage import MemoryUserStore, SqlUserStore, create_engine, create_schema
 from authkit.storage.sql import _user_admin as sql_admin
@@ -180,3 +180,35 @@ def test_postgres_a_page_in_the_last_quarter_of_the_estimate_is_counted_exactly(
     assert [u.id for u in deep.items] == [u.id for u in users[10:]]
     past = store.list_users(UserQuery(page=4, page_size=5))
     assert (past.items, past.total, past.total_exact) == ((), 12, True)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("matches", [3, LIMIT, LIMIT + 1, 12])
+def test_postgres_a_page_within_the_bound_is_read_with_its_count_in_one_scan(
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch, matches: int
+) -> None:
+    """With a low estimate, a page inside the first ``limit`` matches comes from one
+    read of their ids (no separate count): every page is the exact slice, and the
+    total is exact up to the bound and ``limit + 1`` beyond it."""
+    monkeypatch.setattr(sql_admin, "_estimate", lambda conn, matches: 0)
+    store = _store(pg_engine)
+    users = _seed(store, 12, active=matches)
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(pg_engine, "before_cursor_execute", seen)
+    try:
+        pages = [store.list_users(UserQuery(is_active=True, page=n, page_size=2)) for n in (1, 2)]
+    finally:
+        event.remove(pg_engine, "before_cursor_execute", seen)
+    assert not any("count(" in s.lower() for s in statements), statements
+    ids = [u.id for page in pages for u in page.items]
+    assert ids == [u.id for u in users[: min(matches, 4)]]
+    for page in pages:
+        if matches <= LIMIT:
+            assert (page.total, page.total_exact) == (matches, True)
+        else:
+            assert (page.total, page.total_exact) == (LIMIT + 1, False)
+            assert page.next_cursor is not None
