@@ -192,3 +192,42 @@ def test_a_forked_child_flushes_its_own_lines_on_its_own_thread(tmp_path: Path) 
     writer.close()
     file_writer.close()
     assert sorted(path.read_bytes().splitlines()) == [b"child", b"parent"]
+
+
+class Slow(Recorder):
+    """A disk that takes its time: each write blocks until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def write(self, line: bytes) -> None:
+        self.entered.set()
+        assert self.release.wait(10)
+        super().write(line)
+
+
+def test_lines_are_buffered_while_a_flush_waits_for_the_disk() -> None:
+    """Under a threaded server, requests must not queue behind the disk: a write
+    during a slow flush returns at once, and the batches still reach the file in
+    the order they were buffered."""
+    target = Slow()
+    writer = BufferedLineWriter(target, flush_interval=60)
+    writer.write(line(0))
+    flushing = threading.Thread(target=writer.flush)
+    flushing.start()
+    assert target.entered.wait(10)
+    began = time.monotonic()
+    for i in range(1, 50):
+        writer.write(line(i))
+    appended_in = time.monotonic() - began
+    second = threading.Thread(target=writer.flush)  # queues behind the first
+    second.start()
+    target.release.set()
+    flushing.join(10)
+    second.join(10)
+    writer.close()
+    assert appended_in < 5, "writes waited for the slow flush"
+    assert target.writes[0] == line(0)
+    assert target.data == b"".join(line(i) for i in range(50))

@@ -203,9 +203,10 @@ def _list_postgresql(conn: Connection, query: UserQuery, limit: int) -> UserPage
     expects at most ``limit`` matches and the page lies within the first ``limit``,
     one read of their ids gives both the count and the page
     (``_bounded_ordered_page``). Otherwise, with such an estimate, the matches are
-    counted, but no further than ``limit + 1``: an exact total if there are no more, else the estimate, raised
-    to ``limit + 1`` if the planner guessed lower. Over ``limit`` it is the answer
-    at once, so a broad ``q`` does not pay for reading every match. With an exact
+    counted, but no further than ``limit + 1``: an exact total if there are no
+    more, else the estimate, raised to ``limit + 1`` if the planner guessed lower.
+    Over ``limit`` it is the answer at once, so a broad ``q`` does not pay for
+    reading every match. With an exact
     total the page is read from the nearer end, as on SQLite. With an estimate, a
     page in the last quarter of it is worth an exact count (a counted row costs
     about half a skipped one) and then a read from the end; any other page is read
