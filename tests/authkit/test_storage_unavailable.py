@@ -144,14 +144,7 @@ def test_a_hot_path_read_on_a_killed_connection_is_service_unavailable_then_reco
         assert stores.engine is not None
         create_schema(stores.engine)
         assert stores.users.find_by_login("nobody") is None  # pools one connection
-        with stores.engine.connect() as admin:
-            admin.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            )
-            admin.commit()
+        _restart_backends(postgres_url)
         outcomes: list[object] = []
         for _ in range(3):  # the dead pooled connection fails once at most, then recovers
             try:
@@ -194,16 +187,32 @@ def _counting_pings(engine: Engine) -> list[bool]:
     return pings
 
 
-def _terminate_others(engine: Engine) -> None:
-    """What a restart does to the pool: every other backend of the database killed."""
-    with engine.connect() as admin:
-        admin.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+def _restart_backends(postgres_url: str) -> None:
+    """What a restart does to the pools: every other backend of the database killed,
+    from a connection of its own that no pool keeps."""
+    other = create_engine(postgres_url, poolclass=NullPool)
+    try:
+        with other.connect() as admin:
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
             )
-        )
-        admin.commit()
+            admin.commit()
+    finally:
+        other.dispose()
+
+
+def _use_every_connection(engine: Engine, count: int) -> None:
+    """Check out ``count`` connections at once and use each: all hot in the pool."""
+    connections = [engine.connect() for _ in range(count)]
+    try:
+        for conn in connections:
+            conn.execute(text("SELECT 1"))
+    finally:
+        for conn in connections:
+            conn.close()
 
 
 @pytest.mark.postgres
@@ -231,9 +240,7 @@ def test_an_idle_dead_connection_is_pinged_and_replaced_without_an_error(
         pings = _counting_pings(engine)
         with engine.connect() as conn:
             first_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        other = create_engine(postgres_url, poolclass=NullPool)
-        _terminate_others(other)
-        other.dispose()
+        _restart_backends(postgres_url)
         time.sleep(0.3)
         with engine.connect() as conn:  # no ServiceUnavailable: the ping found it dead
             assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != first_pid
@@ -250,13 +257,9 @@ def test_after_one_disconnect_every_pooled_connection_is_pinged(postgres_url: st
     request fails."""
     engine = create_engine(postgres_url, pool_size=3, max_overflow=0)
     try:
-        with engine.connect() as a, engine.connect() as b, engine.connect() as c:
-            for conn in (a, b, c):
-                conn.execute(text("SELECT 1"))
+        _use_every_connection(engine, 3)
         pings = _counting_pings(engine)
-        other = create_engine(postgres_url, poolclass=NullPool)
-        _terminate_others(other)
-        other.dispose()
+        _restart_backends(postgres_url)
         outcomes: list[object] = []
         for _ in range(6):
             try:
@@ -279,12 +282,8 @@ def test_a_hot_path_disconnect_makes_the_pool_ping(postgres_url: str) -> None:
         assert stores.engine is not None
         create_schema(stores.engine)
         engine = stores.engine
-        with engine.connect() as a, engine.connect() as b, engine.connect() as c:
-            for conn in (a, b, c):
-                conn.execute(text("SELECT 1"))
-        other = create_engine(postgres_url, poolclass=NullPool)
-        _terminate_others(other)
-        other.dispose()
+        _use_every_connection(engine, 3)
+        _restart_backends(postgres_url)
         outcomes: list[object] = []
         for _ in range(6):
             try:
@@ -325,9 +324,7 @@ def test_a_dead_connection_found_by_a_ping_makes_the_hot_ones_ping_too(
         idle.close()  # first in the pool's queue, and idle by the restart
         time.sleep(0.3)
         hot.close()  # checked in a moment before the restart
-        other = create_engine(postgres_url, poolclass=NullPool)
-        _terminate_others(other)
-        other.dispose()
+        _restart_backends(postgres_url)
         with engine.connect() as first, engine.connect() as second:
             assert first.execute(text("SELECT 1")).scalar_one() == 1
             assert second.execute(text("SELECT 1")).scalar_one() == 1
