@@ -63,16 +63,22 @@ StartServer = Callable[..., Server]
 class _Servers:
     """Servers started in ``folder`` (instance folders and logs), all stopped by ``stop_all``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, *, own_default_instance: bool = False) -> None:
         self.folder = folder
+        self.own_default_instance = own_default_instance
         self.started: list[Server] = []
         self.logs: list[IO[bytes]] = []
 
     def start(
         self, instance: Path | None = None, *, app_env: str = "test", **settings: str
     ) -> Server:
-        instance = instance or self.folder / "instance"
         port = free_port()
+        if instance is None:
+            # Servers that outlive a test each get their own folder unless told to
+            # share one: two modules' servers once shared a database seeded with
+            # another module's admin password.
+            name = f"instance-{port}" if self.own_default_instance else "instance"
+            instance = self.folder / name
         env = {key: value for key, value in os.environ.items() if not key.startswith("FLIGHT_APP_")}
         env.update(
             {
@@ -115,7 +121,8 @@ def start_server(tmp_path: Path) -> Iterator[StartServer]:
 
 @pytest.fixture(scope="session")
 def start_shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
-    """Like ``start_server`` for servers that outlive one test (module-scoped fixtures)."""
-    servers = _Servers(tmp_path_factory.mktemp("servers"))
+    """Like ``start_server`` for servers that outlive one test (module-scoped fixtures);
+    each server started without ``instance=`` gets a fresh instance folder."""
+    servers = _Servers(tmp_path_factory.mktemp("servers"), own_default_instance=True)
     yield servers.start
     servers.stop_all()
