@@ -14,25 +14,12 @@ import pytest
 
 from authkit.clock import FrozenClock
 from authkit.errors import ConfigurationError, InvalidToken
-from authkit.keys import KeyRing
+from authkit.keys import KeyRing, StaticKeyRingSource
 from authkit.tokens import VERIFIED_CACHE_SIZE, AccessTokenConfig, AccessTokens
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 CONFIG = AccessTokenConfig(issuer="https://auth.test", audience="api", ttl_seconds=300)
 SKEW = CONFIG.clock_skew_seconds
-
-
-class MutableSource:
-    """A key ring source whose ring the test swaps (rotation, retirement, reload)."""
-
-    def __init__(self, ring: KeyRing) -> None:
-        self.ring = ring
-
-    def current(self) -> KeyRing:
-        return self.ring
-
-    def refresh(self) -> KeyRing:
-        return self.ring
 
 
 class Counting(AccessTokens):
@@ -52,8 +39,8 @@ def ring() -> KeyRing:
 
 def tokens_of(
     ring: KeyRing, *, size: int = VERIFIED_CACHE_SIZE
-) -> tuple[Counting, MutableSource, FrozenClock]:
-    source = MutableSource(ring)
+) -> tuple[Counting, StaticKeyRingSource, FrozenClock]:
+    source = StaticKeyRingSource(ring)
     clock = FrozenClock(NOW)
     return Counting(source, CONFIG, clock=clock, verified_cache_size=size), source, clock
 
@@ -188,7 +175,7 @@ def test_size_zero_remembers_nothing(ring: KeyRing) -> None:
 @pytest.mark.parametrize("size", [-1, True, 1.5, "10", None])
 def test_a_bad_size_is_a_configuration_error(ring: KeyRing, size: object) -> None:
     with pytest.raises(ConfigurationError):
-        AccessTokens(MutableSource(ring), CONFIG, verified_cache_size=size)  # type: ignore[arg-type]
+        AccessTokens(StaticKeyRingSource(ring), CONFIG, verified_cache_size=size)  # type: ignore[arg-type]
 
 
 def test_a_hit_and_a_full_check_give_the_same_claims(ring: KeyRing) -> None:

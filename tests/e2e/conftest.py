@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 import httpx
 import pytest
@@ -126,3 +126,33 @@ def start_shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[St
     servers = _Servers(tmp_path_factory.mktemp("servers"), own_default_instance=True)
     yield servers.start
     servers.stop_all()
+
+
+class Caller(Protocol):
+    """A host a test talks JSON to: ``call(method, path, body, token) -> (status, body)``."""
+
+    def call(
+        self, method: str, path: str, body: Any = None, token: str | None = None
+    ) -> tuple[int, Any]: ...
+
+
+SignUpAndIn = Callable[[Caller, str, str], dict[str, Any]]
+
+
+def _sign_up_and_in(host: Caller, username: str, password: str) -> dict[str, Any]:
+    status, user = host.call(
+        "POST",
+        "/auth/register",
+        {"username": username, "email": f"{username}@example.com", "password": password},
+    )
+    assert status == 201, user
+    status, pair = host.call("POST", "/auth/login", {"username": username, "password": password})
+    assert status == 200, pair
+    return {"user": user, **pair}
+
+
+@pytest.fixture
+def sign_up_and_in() -> SignUpAndIn:
+    """``sign_up_and_in(host, username, password)``: register and sign in through
+    ``host.call``; returns ``{"user": ..., "access_token": ..., "refresh_token": ...}``."""
+    return _sign_up_and_in

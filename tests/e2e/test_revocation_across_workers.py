@@ -20,10 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
+
+if TYPE_CHECKING:
+    from tests.e2e.conftest import SignUpAndIn
 
 pytestmark = pytest.mark.e2e
 
@@ -159,18 +162,6 @@ def hosts(
     return [Host(first), Host(second)]
 
 
-def _sign_up_and_in(host: Host, username: str) -> dict[str, Any]:
-    status, user = host.call(
-        "POST",
-        "/auth/register",
-        {"username": username, "email": f"{username}@example.com", "password": PASSWORD},
-    )
-    assert status == 201, user
-    status, pair = host.call("POST", "/auth/login", {"username": username, "password": PASSWORD})
-    assert status == 200, pair
-    return {"user": user, **pair}
-
-
 def _assert_refused_everywhere(
     connections: list[tuple[int, http.client.HTTPConnection]], token: str, started: float
 ) -> None:
@@ -183,8 +174,10 @@ def _assert_refused_everywhere(
     assert len(refused_on) == 4  # two workers on each of the two hosts
 
 
-def test_logout_ends_the_access_token_on_every_worker_of_every_host(hosts: list[Host]) -> None:
-    session = _sign_up_and_in(hosts[0], "e2e-logout")
+def test_logout_ends_the_access_token_on_every_worker_of_every_host(
+    hosts: list[Host], sign_up_and_in: SignUpAndIn
+) -> None:
+    session = sign_up_and_in(hosts[0], "e2e-logout", PASSWORD)
     with _connections_on_every_worker(hosts, session["access_token"]) as connections:
         started = time.monotonic()
         status, _ = hosts[0].call(
@@ -194,8 +187,10 @@ def test_logout_ends_the_access_token_on_every_worker_of_every_host(hosts: list[
         _assert_refused_everywhere(connections, session["access_token"], started)
 
 
-def test_logout_all_ends_every_session_on_every_worker_of_every_host(hosts: list[Host]) -> None:
-    first = _sign_up_and_in(hosts[0], "e2e-logout-all")
+def test_logout_all_ends_every_session_on_every_worker_of_every_host(
+    hosts: list[Host], sign_up_and_in: SignUpAndIn
+) -> None:
+    first = sign_up_and_in(hosts[0], "e2e-logout-all", PASSWORD)
     status, second = hosts[1].call(
         "POST", "/auth/login", {"username": "e2e-logout-all", "password": PASSWORD}
     )
@@ -208,9 +203,9 @@ def test_logout_all_ends_every_session_on_every_worker_of_every_host(hosts: list
 
 
 def test_deactivation_ends_the_access_token_at_once_on_every_worker_of_every_host(
-    hosts: list[Host],
+    hosts: list[Host], sign_up_and_in: SignUpAndIn
 ) -> None:
-    session = _sign_up_and_in(hosts[0], "e2e-deactivated")
+    session = sign_up_and_in(hosts[0], "e2e-deactivated", PASSWORD)
     status, admin = hosts[0].call(
         "POST", "/auth/login", {"username": "admin", "password": ADMIN_PASSWORD}
     )

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from authkit.storage.testing import temporary_postgres_database
+if TYPE_CHECKING:
+    from tests.e2e.conftest import SignUpAndIn
+
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
 
@@ -34,16 +35,6 @@ SECRET = "e2e-session-cache-secret-key-of-48-characters!!"
 BOUND = 1.0  # the contract: a revoked session ends within a second
 FAST = 0.3  # well inside the 1 s cache entry: only the event can explain it
 POLL = 0.02
-
-
-def _required(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        message = f"{name} is not set: two hosts need a shared PostgreSQL and Redis"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return value
 
 
 class Host:
@@ -68,44 +59,33 @@ class Host:
 
 
 @pytest.fixture
-def hosts(start_server: Callable[..., Any], tmp_path: Path) -> Iterator[tuple[Host, Host]]:
-    postgres = _required("AUTHKIT_TEST_POSTGRES_URL")
-    redis = _required("AUTHKIT_TEST_REDIS_URL")
-    with temporary_postgres_database(postgres, prefix="authkit_e2e_cache") as database_url:
-        settings = {
-            "database_url": database_url,
-            "redis_url": redis,
-            "live_channel": f"authkit-e2e-cache-{uuid.uuid4().hex}",
-            "secret_key": SECRET,
-            "session_cache_ttl": "1.0",
-            "workers": "1",
-            "admin_password": ADMIN_PASSWORD,
-        }
-        first = start_server(instance=tmp_path / "host-a", **settings)
-        # The same ring, as a deployment ships one key ring file to every host.
-        (tmp_path / "host-b").mkdir(mode=0o700)
-        shutil.copy2(first.instance / "keyring.json", tmp_path / "host-b" / "keyring.json")
-        second = start_server(instance=tmp_path / "host-b", **settings)
-        a, b = Host(first), Host(second)
-        try:
-            yield a, b
-        finally:
-            a.connection.close()
-            b.connection.close()
-            first.stop()
-            second.stop()
-
-
-def _sign_up_and_in(host: Host, username: str) -> dict[str, Any]:
-    status, user = host.call(
-        "POST",
-        "/auth/register",
-        {"username": username, "email": f"{username}@example.com", "password": PASSWORD},
-    )
-    assert status == 201, user
-    status, pair = host.call("POST", "/auth/login", {"username": username, "password": PASSWORD})
-    assert status == 200, pair
-    return {"user": user, **pair}
+def hosts(
+    start_server: Callable[..., Any], tmp_path: Path, postgres_url: str, redis_url: str
+) -> Iterator[tuple[Host, Host]]:
+    """Two hosts on one fresh PostgreSQL database and one Redis (the shared fixtures:
+    they skip on a laptop without the servers, and CI sets both)."""
+    settings = {
+        "database_url": postgres_url,
+        "redis_url": redis_url,
+        "live_channel": f"authkit-e2e-cache-{uuid.uuid4().hex}",
+        "secret_key": SECRET,
+        "session_cache_ttl": "1.0",
+        "workers": "1",
+        "admin_password": ADMIN_PASSWORD,
+    }
+    first = start_server(instance=tmp_path / "host-a", **settings)
+    # The same ring, as a deployment ships one key ring file to every host.
+    (tmp_path / "host-b").mkdir(mode=0o700)
+    shutil.copy2(first.instance / "keyring.json", tmp_path / "host-b" / "keyring.json")
+    second = start_server(instance=tmp_path / "host-b", **settings)
+    a, b = Host(first), Host(second)
+    try:
+        yield a, b
+    finally:
+        a.connection.close()
+        b.connection.close()
+        first.stop()
+        second.stop()
 
 
 def _warm(host: Host, token: str) -> None:
@@ -133,9 +113,11 @@ def _check(delay: float, what: str) -> None:
     assert delay < FAST, f"{what}: {delay:.3f} s, as slow as the cache's ttl: no event arrived"
 
 
-def test_a_logout_on_host_a_ends_the_token_on_host_b(hosts: tuple[Host, Host]) -> None:
+def test_a_logout_on_host_a_ends_the_token_on_host_b(
+    hosts: tuple[Host, Host], sign_up_and_in: SignUpAndIn
+) -> None:
     a, b = hosts
-    session = _sign_up_and_in(a, "cache-logout")
+    session = sign_up_and_in(a, "cache-logout", PASSWORD)
     _warm(b, session["access_token"])
     status, _ = a.call("POST", "/auth/logout", {"refresh_token": session["refresh_token"]})
     changed_at = time.monotonic()
@@ -143,9 +125,11 @@ def test_a_logout_on_host_a_ends_the_token_on_host_b(hosts: tuple[Host, Host]) -
     _check(_refused_after(b, session["access_token"], changed_at), "logout")
 
 
-def test_a_deactivation_on_host_a_ends_the_token_on_host_b(hosts: tuple[Host, Host]) -> None:
+def test_a_deactivation_on_host_a_ends_the_token_on_host_b(
+    hosts: tuple[Host, Host], sign_up_and_in: SignUpAndIn
+) -> None:
     a, b = hosts
-    session = _sign_up_and_in(a, "cache-deactivated")
+    session = sign_up_and_in(a, "cache-deactivated", PASSWORD)
     status, admin = a.call("POST", "/auth/login", {"username": "admin", "password": ADMIN_PASSWORD})
     assert status == 200, admin
     _warm(b, session["access_token"])
