@@ -134,6 +134,25 @@ def test_retention_by_count_keeps_the_newest(tmp_path: Path, clock: FrozenClock)
     assert numbers(*list_archives(path)) == [3, 4]
 
 
+def test_purging_within_one_second_never_reuses_a_counter(
+    tmp_path: Path, clock: FrozenClock
+) -> None:
+    """Regression: the counter took the first free number, so after the purge of
+    ``.jsonl`` and ``.1.jsonl`` the next archive of the same second was named
+    ``.jsonl`` again and sorted as the oldest: the purge then deleted the newest."""
+    path = tmp_path / "auth.jsonl"
+    policy = RotationPolicy(max_bytes=None, backup_count=2, compress=True)
+    writer = RotatingFileWriter(path, rotation=policy, clock=clock)
+    for n in range(7):
+        writer.write(line(n))
+        writer.rotate()  # the frozen clock: all in one second
+    assert numbers(*list_archives(path)) == [5, 6]
+    assert [a.name for a in list_archives(path)] == [
+        "auth.20260102T030405Z.5.jsonl.gz",
+        "auth.20260102T030405Z.6.jsonl.gz",
+    ]
+
+
 def test_backup_count_zero_purges(tmp_path: Path) -> None:
     path = tmp_path / "auth.jsonl"
     writer = RotatingFileWriter(path, rotation=RotationPolicy(max_bytes=None, backup_count=0))

@@ -102,8 +102,16 @@ def list_archives(path: Path) -> list[Path]:
 
 
 def _archive_path(path: Path, now: datetime) -> Path:
+    """The next archive name: this second's stamp, counted past the newest archive of it.
+
+    The counter continues from the highest one still on disk rather than taking
+    the first free one: with ``backup_count`` purging the oldest archives of the
+    same second, a free low counter would give a newer file an older name, so the
+    reader, the purge and ``JsonlFollower`` would all see the archives out of order.
+    """
     stamp = now.astimezone(UTC).strftime(_STAMP_FORMAT)
-    n = 0
+    taken = [n for when, n, _ in _scan(path) if when == stamp]
+    n = max(taken) + 1 if taken else 0
     while True:
         name = f"{path.stem}.{stamp}{f'.{n}' if n else ''}{path.suffix}"
         candidate = path.with_name(name)
