@@ -7,24 +7,37 @@ to every worker within one poll interval, with no extra service to run.
 
 Rotation is detected by identity: when ``path`` names another inode than the open
 descriptor, the old file is read to its end first (writers switch files under the
-rotation lock, so the old one can no longer grow) and then the new one from its
-start. The descriptor stays valid after the old file is renamed, compressed or
-purged, so no line is lost across a rotation. A line is only handed out once its
-``\n`` has arrived; a file that shrinks in place (truncated) is read again from
-its start. A file started and rotated away again between two polls is never
-opened (that takes more than ``max_bytes`` of events within one poll interval,
-50 MB/s at the defaults); its events stay in the archive for the log viewer.
+rotation lock, so the old one can no longer grow). The descriptor stays valid after
+the old file is renamed, compressed or purged, so nothing written to it is lost.
+
+Several rotations can happen between two polls (a small ``max_bytes``, a burst of
+lines): the files started and rotated away meanwhile were never open here. So on
+each switch the follower lists the archives (``list_archives``) and reads, oldest
+first, every archive that was not there at the previous switch and is not the old
+file itself (recognised by inode, or by its first bytes once compressed), and only
+then opens the new file from its start. The listing and the open happen under a
+shared lock on ``<path>.lock``, the writers' rotation lock, so no rotation can slip
+between them. Only archives purged before the follower looks (more than
+``backup_count`` rotations within one poll) are gone; they are gone for everyone.
+
+A line is only handed out once its ``\n`` has arrived; a file that shrinks in
+place (truncated) is read again from its start.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import gzip
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
 
 from authkit.audit._reader import parse_line
+from authkit.audit._rotation import list_archives
 from authkit.live._source import BackgroundLoop, Deliver
 
 DEFAULT_POLL_INTERVAL: Final = 0.2
@@ -32,6 +45,8 @@ DEFAULT_POLL_INTERVAL: Final = 0.2
 
 _CHUNK: Final = 64 * 1024
 _MAX_READ_PER_POLL: Final = 4 * 1024 * 1024
+_HEAD_BYTES: Final = 4096
+"""How much of a file's start identifies it once its archive is compressed (new inode)."""
 
 _log = logging.getLogger("authkit.live")
 
@@ -54,11 +69,13 @@ class JsonlFollower:
 
     def __init__(self, path: Path, *, from_start: bool = False) -> None:
         self.path = Path(path)
+        self.lock_path = self.path.with_name(self.path.name + ".lock")
         self._skip_existing = not from_start
         self._fd: int | None = None
         self._identity: tuple[int, int] | None = None
         self._position = 0
         self._partial = b""
+        self._archives: frozenset[str] | None = None  # archive names at the last switch
 
     def __enter__(self) -> JsonlFollower:
         return self
@@ -76,7 +93,7 @@ class JsonlFollower:
         """New complete lines (without their line break), oldest first."""
         lines: list[str] = []
         if self._fd is None:
-            self._open()
+            lines += self._switch(previous=None)
             if self._fd is None:
                 return lines
         lines += self._drain(_MAX_READ_PER_POLL)
@@ -87,15 +104,64 @@ class JsonlFollower:
             if self._partial:
                 lines.append(_decode(self._partial))  # a torn last line: still shown
                 self._partial = b""
+            previous = self._fingerprint()
             self.close()
             self._skip_existing = False
-            self._open()
+            lines += self._switch(previous=previous)
             if self._fd is not None:
                 lines += self._drain(_MAX_READ_PER_POLL)
         elif self._fd is not None and os.fstat(self._fd).st_size < self._position:
             self._position, self._partial = 0, b""  # truncated in place
             lines += self._drain(_MAX_READ_PER_POLL)
         return lines
+
+    def _fingerprint(self) -> tuple[tuple[int, int], bytes] | None:
+        """The open file's identity and first bytes, to find it among the archives."""
+        if self._fd is None or self._identity is None:
+            return None
+        return self._identity, os.pread(self._fd, _HEAD_BYTES, 0)
+
+    def _switch(self, previous: tuple[tuple[int, int], bytes] | None) -> list[str]:
+        """Read the archives started since the last switch, then open ``path``.
+
+        ``previous`` is the file just finished (already read to its end): it and
+        any archive older than it are skipped.
+        """
+        with self._rotation_lock():
+            archives = list_archives(self.path)
+            names = [_plain_name(archive) for archive in archives]
+            lines: list[str] = []
+            known = self._archives
+            if known is not None:
+                unseen = [a for a, n in zip(archives, names, strict=True) if n not in known]
+                if previous is not None:
+                    for index, archive in enumerate(unseen):
+                        if _is_same_file(archive, previous):
+                            unseen = unseen[index + 1 :]
+                            break
+                for archive in unseen:
+                    lines += _read_archive(archive)
+            self._archives = frozenset(names)
+            self._open()
+        return lines
+
+    @contextlib.contextmanager
+    def _rotation_lock(self) -> Iterator[None]:
+        """Hold the writers' lock shared, when there is one: no rotation meanwhile.
+
+        A log written by something other than ``RotatingFileWriter`` has no lock
+        file; it is followed the same way, without that guarantee.
+        """
+        try:
+            fd = os.open(self.lock_path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
 
     def _open(self) -> None:
         try:
@@ -123,6 +189,42 @@ class JsonlFollower:
         data = b"".join(chunks)
         *complete, self._partial = data.split(b"\n")
         return [_decode(raw) for raw in complete if raw.strip()]
+
+
+def _plain_name(archive: Path) -> str:
+    """An archive's name without ``.gz``: compressing it does not make it new."""
+    return archive.name.removesuffix(".gz")
+
+
+def _is_same_file(archive: Path, previous: tuple[tuple[int, int], bytes]) -> bool:
+    identity, head = previous
+    try:
+        if archive.suffix != ".gz":
+            st = os.stat(archive)
+            return (st.st_dev, st.st_ino) == identity
+        if not head:
+            return False
+        with gzip.open(archive, "rb") as handle:
+            return handle.read(len(head)) == head
+    except (OSError, EOFError):
+        return False
+
+
+def _read_archive(archive: Path) -> list[str]:
+    """The lines of a whole archive, plain or gzip; one purged meanwhile reads as empty."""
+    try:
+        if archive.suffix == ".gz":
+            with gzip.open(archive, "rb") as handle:
+                data = handle.read()
+        else:
+            data = archive.read_bytes()
+    except FileNotFoundError:
+        _log.warning("an archive was purged before it could be followed: %s", archive.name)
+        return []
+    except (OSError, EOFError) as exc:  # a torn gzip: what it holds is in the log viewer
+        _log.warning("could not follow the archive %s: %s", archive.name, exc)
+        return []
+    return [_decode(raw) for raw in data.split(b"\n") if raw.strip()]
 
 
 def _decode(raw: bytes) -> str:
